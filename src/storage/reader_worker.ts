@@ -1,0 +1,68 @@
+// A reader thread: read-only connections (one per database, opened on first use) that run
+// statements on WAL snapshots, so a long query never holds the event loop or the writer.
+// A statement that would write is sent back: the session must take the write lock for it.
+import Database from "better-sqlite3";
+import { parentPort, workerData } from "node:worker_threads";
+import { loadGuard } from "./guard.js";
+
+export interface ReaderRequest {
+  readonly id: number;
+  readonly job: number;
+  readonly dbPath: string;
+  readonly sql: string;
+  readonly params: unknown[];
+  /** Close this thread's connection to dbPath instead of running anything. */
+  readonly forget?: boolean;
+}
+
+export type ReaderReply =
+  | { readonly id: number; readonly ok: true; readonly needsWriter: false; readonly rows: unknown[];
+      readonly columns: string[] }
+  | { readonly id: number; readonly ok: true; readonly needsWriter: true }
+  | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };
+
+const port = parentPort!;
+const { safeIntegers } = workerData as { safeIntegers: boolean };
+const connections = new Map<string, { db: Database.Database; setJob: Database.Statement }>();
+
+port.on("message", (request: ReaderRequest) => {
+  if (request.forget === true) {
+    connections.get(request.dbPath)?.db.close();
+    connections.delete(request.dbPath);
+    port.postMessage({ id: request.id, ok: true, needsWriter: true });
+    return;
+  }
+  port.postMessage(run(request));
+});
+
+function run(request: ReaderRequest): ReaderReply {
+  try {
+    const connection = connectionFor(request.dbPath);
+    const statement = connection.db.prepare(request.sql);
+    if (!statement.readonly || !statement.reader) return { id: request.id, ok: true, needsWriter: true };
+    connection.setJob.run(request.job);
+    try {
+      const rows = statement.all(...request.params);
+      return { id: request.id, ok: true, needsWriter: false, rows,
+        columns: statement.columns().map((column) => column.name) };
+    } finally {
+      connection.setJob.run(0);
+    }
+  } catch (error) {
+    const e = error as { code?: string; message: string };
+    return { id: request.id, ok: false, code: e.code ?? "ERROR", message: e.message };
+  }
+}
+
+function connectionFor(dbPath: string): { db: Database.Database; setJob: Database.Statement } {
+  let connection = connections.get(dbPath);
+  if (connection === undefined) {
+    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    loadGuard(db);
+    db.defaultSafeIntegers(safeIntegers);
+    db.pragma("busy_timeout = 5000");
+    connection = { db, setJob: db.prepare("SELECT guard_job(?)") };
+    connections.set(dbPath, connection);
+  }
+  return connection;
+}

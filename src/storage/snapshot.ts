@@ -1,0 +1,66 @@
+// A consistent image of every page at one LSN, streamed page by page (never the whole file in
+// memory): checkpoints are paused, so the database file holds the state of the checkpoint LSN
+// plus, at most, pages of partial backfills that are all at or below the snapshot LSN; the newest
+// version of each page changed after the checkpoint is read back from our own log instead.
+import * as fs from "node:fs";
+import { promisify } from "node:util";
+import { pageDataOffset, readLog } from "../log/runtime/log_reader.js";
+import type { LogSegment } from "../log/runtime/log_writer.js";
+
+const read = promisify(fs.read);
+
+interface PageSource { readonly segmentPath: string; readonly offset: number }
+
+export class Snapshot {
+  private released = false;
+
+  private constructor(readonly lsn: number, readonly dbSizePages: number, readonly pageSize: number,
+    private readonly overlay: Map<number, PageSource>, private readonly dbFd: number,
+    private readonly release: () => void) {}
+
+  static async open(segments: readonly LogSegment[], checkpointLsn: number, lsn: number,
+    dbSizePages: number, pageSize: number, dbFd: number, release: () => void): Promise<Snapshot> {
+    const overlay = new Map<number, PageSource>();
+    try {
+      for await (const record of readLog(segments, checkpointLsn + 1, lsn)) {
+        record.pages.forEach((page, index) => overlay.set(page.pgno, {
+          segmentPath: record.segmentPath,
+          offset: pageDataOffset(record.offset, index, record.header.pageSize),
+        }));
+      }
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return new Snapshot(lsn, dbSizePages, pageSize, overlay, dbFd, release);
+  }
+
+  /** Pages 1..dbSizePages in order; each buffer is fresh and owned by the caller. */
+  async *pages(): AsyncGenerator<{ pgno: number; data: Buffer }> {
+    const fds = new Map<string, number>();
+    try {
+      for (let pgno = 1; pgno <= this.dbSizePages; pgno++) {
+        const data = Buffer.alloc(this.pageSize);
+        const source = this.overlay.get(pgno);
+        if (source === undefined) {
+          // Past the end of the file (the 1 GiB lock page is never written) reads as zeros.
+          await read(this.dbFd, data, 0, this.pageSize, (pgno - 1) * this.pageSize);
+        } else {
+          let fd = fds.get(source.segmentPath);
+          if (fd === undefined) fds.set(source.segmentPath, fd = fs.openSync(source.segmentPath, "r"));
+          await read(fd, data, 0, this.pageSize, source.offset);
+        }
+        yield { pgno, data };
+      }
+    } finally {
+      for (const fd of fds.values()) fs.closeSync(fd);
+    }
+  }
+
+  /** Lets checkpoints run again. */
+  close(): void {
+    if (this.released) return;
+    this.released = true;
+    this.release();
+  }
+}

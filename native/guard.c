@@ -73,13 +73,16 @@ static void fnInterrupt(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   Conn *c;
   (void)argc;
   pthread_mutex_lock(&mu);
+  /* connId 0 means "whichever connection runs this job": job numbers are unique in the
+  ** process and the caller may not know which thread picked the job up. */
   for (c = conns; c && job != 0; c = c->next) {
-    if (c->id == id) {
+    if (c->id == id || id == 0) {
       /* The job check stops a late interrupt from killing the next query.
       ** Caveat: one that lands after guard_job() but before the statement
-      ** starts is lost, as sqlite3_step() clears the flag on an idle db. */
-      if (c->job == job) { sqlite3_interrupt(c->db); hit = 1; }
-      break;
+      ** starts is lost, as sqlite3_step() clears the flag on an idle db;
+      ** callers keep interrupting while the job is still theirs. */
+      if (c->job == job) { sqlite3_interrupt(c->db); hit = 1; break; }
+      if (id != 0) break;
     }
   }
   pthread_mutex_unlock(&mu);

@@ -122,6 +122,7 @@ export class MirrorliteDatabase {
     const dbFd = fs.openSync(paths.dbPath, "r+");
     await salvageWal(paths, scan, log, control.epoch);
     control = redoAndSeal(paths, dbFd, log, control);
+    if (options.durabilityTestMode) saveCheckpointImage(dbFd, `${dir}/checkpoint-image`);
     return new MirrorliteDatabase(name, paths, log, dbFd, control, services, options);
   }
 
@@ -199,8 +200,11 @@ export class MirrorliteDatabase {
     const owner = {};
     await this.writeLock.acquire(owner, -1);
     await this.log.waitDurable(this.log.lastLsn);
-    this.closed = true;
     await this.services.readers.forget(this.paths.dbPath);
+    // A final checkpoint so the file alone is current; if it cannot backfill everything the
+    // WAL and our log still hold the rest, and the next start redoes it.
+    if (this.checkpointPauses === 0) await this.checkpointLocked();
+    this.closed = true;
     await this.writer.request((id) => ({ type: "close", id }));
     await this.writer.terminate();
     await this.log.close();
@@ -225,22 +229,44 @@ export class MirrorliteDatabase {
     return true;
   }
 
-  private async runCheckpoint(): Promise<CheckpointResult> {
+  /**
+   * Diagnostics and tests: under the write lock, a full checkpoint, then the database file's own
+   * bytes (read through the long-lived descriptor) with the LSN they hold. Whole file in memory.
+   */
+  async readCheckpointedFile(): Promise<{ lsn: number; image: Buffer } | null> {
+    return this.withWriteLock(async () => {
+      const result = await this.checkpointLocked();
+      if (!result.full) return null;
+      const image = Buffer.alloc(fs.fstatSync(this.dbFd).size);
+      fs.readSync(this.dbFd, image, 0, image.length, 0);
+      return { lsn: result.checkpointLsn, image };
+    });
+  }
+
+  private async withWriteLock<T>(body: () => Promise<T>): Promise<T> {
     const owner = {};
     await this.writeLock.acquire(owner, -1);
     try {
-      if (this.checkpointPauses > 0 || this.closed) {
-        return { full: false, checkpointLsn: this.control.checkpointLsn, skipped: true };
-      }
-      await this.log.waitDurable(this.log.lastLsn);
-      const reply = await this.writer.request((id) => ({ type: "checkpoint", id }));
-      if (!reply.ok) throw new Error(`checkpoint failed: ${reply.message}`);
-      const full = (reply.rows![0] as { full: boolean }).full;
-      if (full) this.sealCheckpoint(reply.commitLsn);
-      return { full, checkpointLsn: this.control.checkpointLsn, skipped: false };
+      return await body();
     } finally {
       this.writeLock.release(owner);
     }
+  }
+
+  private runCheckpoint(): Promise<CheckpointResult> {
+    return this.withWriteLock(() => this.checkpointLocked());
+  }
+
+  private async checkpointLocked(): Promise<CheckpointResult> {
+    if (this.checkpointPauses > 0 || this.closed) {
+      return { full: false, checkpointLsn: this.control.checkpointLsn, skipped: true };
+    }
+    await this.log.waitDurable(this.log.lastLsn);
+    const reply = await this.writer.request((id) => ({ type: "checkpoint", id }));
+    if (!reply.ok) throw new Error(`checkpoint failed: ${reply.message}`);
+    const full = (reply.rows![0] as { full: boolean }).full;
+    if (full) this.sealCheckpoint(reply.commitLsn);
+    return { full, checkpointLsn: this.control.checkpointLsn, skipped: false };
   }
 
   private sealCheckpoint(lsn: number): void {

@@ -29,6 +29,10 @@ export function databasePaths(dir: string): DatabasePaths {
 
 /** Step 1: the valid log, its torn tail or dropped partial transaction wiped with zeros. */
 export function recoverLogEnd(paths: DatabasePaths, control: ControlState): LogScan {
+  // A segment whose preallocation a crash interrupted never got its final name.
+  for (const name of fs.readdirSync(paths.logDir)) {
+    if (name.endsWith(".tmp")) fs.rmSync(path.join(paths.logDir, name), { force: true });
+  }
   const scan = scanLog(paths.logDir);
   if (scan.lastLsn < control.checkpointLsn) {
     throw new LogCorruptionError(`log ends at lsn ${scan.lastLsn} but the checkpoint is at `

@@ -126,7 +126,7 @@ export class WalCapture {
     let chain = { index: start.nextFrame, c1: start.checksum1, c2: start.checksum2 };
     let batch = SCAN_FRAMES_FIRST;
     for (;;) {
-      const buf = Buffer.allocUnsafe(batch * frameBytes);
+      const buf = Buffer.alloc(batch * frameBytes); // own buffer: 4-byte aligned for checksums
       const base = frameOffset(chain.index, header.pageSize);
       const got = fs.readSync(this.fd!, buf, 0, buf.length, base);
       const frames = Math.floor(got / frameBytes);

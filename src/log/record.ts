@@ -46,16 +46,20 @@ export const NO_WAL_POSITION: WalPosition = {
   salt1: 0, salt2: 0, commitFrame: 0, checksum1: 0, checksum2: 0,
 };
 
-export interface RecordHeader {
+/** The fields a writer chooses; the rest of a header is derived from the pages. */
+interface RecordFields {
   readonly flags: number;
   readonly epoch: number;
   readonly pageSize: number;
   readonly lsn: number;
   readonly prevLsn: number;
   readonly dbSizePages: number;
+  readonly wal: WalPosition;
+}
+
+export interface RecordHeader extends RecordFields {
   readonly pageCount: number;
   readonly bodyBytes: number;
-  readonly wal: WalPosition;
   readonly durableLag: number;
   readonly bodyCrc: number;
 }
@@ -65,15 +69,8 @@ export interface PageImage {
   readonly data: Uint8Array;
 }
 
-export interface RecordInput {
-  readonly flags: number;
-  readonly epoch: number;
-  readonly pageSize: number;
-  readonly lsn: number;
-  readonly prevLsn: number;
-  readonly dbSizePages: number;
+export interface RecordInput extends RecordFields {
   readonly pages: readonly PageImage[];
-  readonly wal: WalPosition;
 }
 
 export function isPageSize(value: number): boolean {

@@ -5,7 +5,9 @@ import Database from "better-sqlite3";
 import * as fs from "node:fs";
 import { readLog } from "../log/runtime/log_reader.js";
 import { LogWriter } from "../log/runtime/log_writer.js";
-import { RecordFlags, encodeRecord, NO_WAL_POSITION, type PageImage } from "../log/record.js";
+import {
+  RecordFlags, decodeHeader, encodeRecord, NO_WAL_POSITION, type PageImage,
+} from "../log/record.js";
 import { assert } from "../util/assert.js";
 import { readControl, writeControl, type ControlState, type RecoveryModel } from "./control_file.js";
 import { HoldSet, type HoldName } from "./holds.js";
@@ -223,7 +225,9 @@ export class MirrorliteDatabase {
     const record = message as RecordMessage;
     if (record.type !== "record") return false;
     const bytes = Buffer.from(record.record.buffer, record.record.byteOffset, record.record.byteLength);
-    if ((bytes.readUInt16LE(6) & RecordFlags.LAST) !== 0) this.dbSizePagesNow = bytes.readUInt32LE(32);
+    const header = decodeHeader(bytes);
+    assert(typeof header !== "string", `writer sent a bad record: ${String(header)}`);
+    if ((header.flags & RecordFlags.LAST) !== 0) this.dbSizePagesNow = header.dbSizePages;
     this.bytesSinceCheckpoint += bytes.length;
     this.log.append(bytes, record.lsn);
     return true;

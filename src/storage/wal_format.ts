@@ -36,7 +36,7 @@ export function parseWalHeader(buf: Uint8Array): WalHeader | null {
   const magic = view.getUint32(0);
   if (magic !== WAL_MAGIC_LE && magic !== WAL_MAGIC_BE) return null;
   if (view.getUint32(4) !== WAL_FORMAT_VERSION) return null;
-  const pageSize = view.getUint32(8) === 1 ? 65536 : view.getUint32(8);
+  const pageSize = view.getUint32(8); // stored literally, 65536 included
   if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return null;
   const bigEndianChecksum = magic === WAL_MAGIC_BE;
   const [s1, s2] = walChecksum(buf.subarray(0, 24), bigEndianChecksum, 0, 0);

@@ -25,9 +25,6 @@ export class WriteLock {
   /** Bound on queued requests: past it a request fails like a timeout instead of piling up. */
   constructor(private readonly waitersMax = 10_000) {}
 
-  get owner(): object | null { return this.holder; }
-  get queueLength(): number { return this.waiters.length; }
-
   acquire(owner: object, lockTimeoutMs: number, mode: LockMode = "exclusive"): Promise<void> {
     assert(this.holder !== owner, "write lock taken twice by one owner");
     if (this.waiters.length === 0 && this.grantable(mode)) {

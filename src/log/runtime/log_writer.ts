@@ -73,13 +73,12 @@ export class LogWriter {
   }
 
   get lastLsn(): number { return this.lastLsnNow; }
-  get writtenLsn(): number { return this.writtenLsnNow; }
   get durableLsn(): number { return this.durableLsnNow; }
   get firstLsn(): number | null {
     return this.segments.find((segment) => segment.firstLsn !== null)?.firstLsn ?? null;
   }
 
-  /** The segments as they stand (for readers: a record is readable once lsn <= writtenLsn). */
+  /** The segments as they stand; readers bound themselves to the durable LSN. */
   segmentList(): readonly LogSegment[] {
     return this.segments;
   }

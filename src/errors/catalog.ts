@@ -11,6 +11,95 @@ export interface CatalogEntry {
 }
 
 export const errorCatalog = {
+  // Instance: logins, sessions, databases
+  LOGIN_FAILED: {
+    number: 18456, symbol: "LOGON_FAILED", severity: 14, state: 1,
+    text: "Login failed for user '%s'.",
+  },
+  LOGIN_INTEGRATED_REFUSED: {
+    number: 18452, symbol: "LOGON_INVALID_CONNECT", severity: 14, state: 1,
+    text: "Login failed. The login is from an untrusted domain and cannot be used with Integrated authentication.",
+  },
+  LOGIN_DATABASE_UNAVAILABLE: {
+    number: 4060, symbol: "LOGIN_DB_UNAVAILABLE", severity: 11, state: 1,
+    text: "Cannot open database \"%s\" requested by the login. The login failed.",
+  },
+  DATABASE_CONTEXT_CHANGED: {
+    number: 5701, symbol: "DBCHANGE", severity: 0, state: 2,
+    text: "Changed database context to '%s'.",
+  },
+  LANGUAGE_CHANGED: {
+    number: 5703, symbol: "LANGCHANGE", severity: 0, state: 1,
+    text: "Changed language setting to %s.",
+  },
+  DATABASE_DOES_NOT_EXIST: {
+    number: 911, symbol: "DBNAME_NOT_FOUND", severity: 16, state: 1,
+    text: "Database '%s' does not exist. Make sure that the name is entered correctly.",
+  },
+  DATABASE_ALREADY_EXISTS: {
+    number: 1801, symbol: "DB_ALREADY_EXISTS", severity: 16, state: 3,
+    text: "Database '%s' already exists. Choose a different database name.",
+  },
+  DATABASE_NAME_INVALID: {
+    number: 15151, symbol: "DB_NAME_INVALID", severity: 16, state: 1,
+    text: "Cannot create the database '%s': mirrorlite database names start with a letter or underscore and use letters, digits and _@#$- (at most 128).",
+  },
+  DROP_DATABASE_MISSING: {
+    number: 3701, symbol: "DROP_DB_MISSING", severity: 11, state: 1,
+    text: "Cannot drop the database '%s', because it does not exist or you do not have permission.",
+  },
+  DROP_DATABASE_IN_USE: {
+    number: 3702, symbol: "DROP_DB_IN_USE", severity: 16, state: 4,
+    text: "Cannot drop database \"%s\" because it is currently in use.",
+  },
+  DROP_SYSTEM_DATABASE: {
+    number: 3708, symbol: "DROP_SYSTEM_OBJECT", severity: 16, state: 1,
+    text: "Cannot drop the database '%s' because it is a system database.",
+  },
+  ALTER_DATABASE_MISSING: {
+    number: 5011, symbol: "ALTERDB_NO_ACCESS", severity: 14, state: 5,
+    text: "User does not have permission to alter database '%s', the database does not exist, or the database is not in a state that allows access checks.",
+  },
+  NOT_IN_TRANSACTION: {
+    number: 226, symbol: "XACT_NOT_ALLOWED", severity: 16, state: 6,
+    text: "%s statement not allowed within multi-statement transaction.",
+  },
+  INVALID_OBJECT_NAME: {
+    number: 208, symbol: "OBJECT_NOT_FOUND", severity: 16, state: 1,
+    text: "Invalid object name '%s'.",
+  },
+  INVALID_COLUMN_NAME: {
+    number: 207, symbol: "COLUMN_NOT_FOUND", severity: 16, state: 1,
+    text: "Invalid column name '%s'.",
+  },
+  OBJECT_ALREADY_EXISTS: {
+    number: 2714, symbol: "OBJECT_EXISTS", severity: 16, state: 6,
+    text: "There is already an object named '%s' in the database.",
+  },
+  DUPLICATE_KEY: {
+    number: 2627, symbol: "DUPLICATE_KEY", severity: 14, state: 1,
+    text: "Violation of PRIMARY KEY or UNIQUE constraint. Cannot insert duplicate key (%s).",
+  },
+  NULL_NOT_ALLOWED: {
+    number: 515, symbol: "NULL_NOT_ALLOWED", severity: 16, state: 2,
+    text: "Cannot insert the value NULL into column '%s'; column does not allow nulls.",
+  },
+  CONSTRAINT_CONFLICT: {
+    number: 547, symbol: "CONSTRAINT_CONFLICT", severity: 16, state: 0,
+    text: "The statement conflicted with a constraint: %s.",
+  },
+  SQL_SYNTAX_ERROR: {
+    number: 102, symbol: "SYNTAX_ERROR_NEAR", severity: 15, state: 1,
+    text: "Incorrect syntax near '%s'.",
+  },
+  CATALOG_READ_ONLY: {
+    number: 259, symbol: "ADHOC_CATALOG_UPDATE", severity: 16, state: 1,
+    text: "Ad hoc updates to system catalogs are not allowed.",
+  },
+  SERVER_SHUTTING_DOWN: {
+    number: 6005, symbol: "SHUTDOWN_IN_PROGRESS", severity: 14, state: 2,
+    text: "SHUTDOWN is in progress.",
+  },
   LOCK_TIMEOUT: {
     number: 1222, symbol: "LK_TIMEOUT", severity: 16, state: 51,
     text: "Lock request time out period exceeded.",
@@ -46,6 +135,41 @@ export const errorCatalog = {
   SESSION_BUSY: {
     number: 3980, symbol: "DB_SHUTDOWN", severity: 16, state: 1,
     text: "The request failed to run because the batch is aborted, this can be caused by abort signal sent from client, or another request is running in the same session, which makes the session busy.",
+  },
+  // T-SQL front end (src/tsql). Numbers, severities and texts from sql-docs "Database engine
+  // events and errors"; only P_SYNTAXERR2 is a documented symbol, the others are descriptive.
+  // 195's state 7 is what SQL Server reports for an unknown SET option.
+  SYNTAX_ERROR: {
+    number: 102, symbol: "P_SYNTAXERR2", severity: 15, state: 1,
+    text: "Incorrect syntax near '%s'.",
+  },
+  UNCLOSED_QUOTATION: {
+    number: 105, symbol: "P_UNCLOSED_QUOTE", severity: 15, state: 1,
+    text: "Unclosed quotation mark after the character string '%s'.",
+  },
+  MISSING_END_COMMENT: {
+    number: 113, symbol: "P_MISSING_END_COMMENT", severity: 15, state: 1,
+    text: "Missing end comment mark '*/'.",
+  },
+  SYNTAX_ERROR_KEYWORD: {
+    number: 156, symbol: "P_SYNTAXERR_KEYWORD", severity: 15, state: 1,
+    text: "Incorrect syntax near the keyword '%s'.",
+  },
+  UNRECOGNIZED_OPTION: {
+    number: 195, symbol: "P_UNRECOGNIZED_OPTION", severity: 15, state: 7,
+    text: "'%s' is not a recognized %s.",
+  },
+  UNSUPPORTED_KEYWORD: {
+    number: 40517, symbol: "UNSUPPORTED_KEYWORD", severity: 16, state: 1,
+    text: "Keyword or statement option '%s' is not supported in this version of SQL Server.",
+  },
+  SERVER_VARIABLE_UNSUPPORTED: {
+    number: 40513, symbol: "UNSUPPORTED_SERVER_VARIABLE", severity: 16, state: 1,
+    text: "Server variable '%s' is not supported in this version of SQL Server.",
+  },
+  CROSS_DATABASE_REFERENCE: {
+    number: 40515, symbol: "UNSUPPORTED_DATABASE_REFERENCE", severity: 16, state: 1,
+    text: "Reference to database and/or server name in '%s' is not supported in this version of SQL Server.",
   },
 } as const satisfies Record<string, CatalogEntry>;
 

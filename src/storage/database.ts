@@ -268,7 +268,7 @@ export class MirrorliteDatabase {
     await this.log.waitDurable(this.log.lastLsn);
     const reply = await this.writer.request((id) => ({ type: "checkpoint", id }));
     if (!reply.ok) throw new Error(`checkpoint failed: ${reply.message}`);
-    const full = (reply.rows![0] as { full: boolean }).full;
+    const full = (reply.rows![0]![0] as { full: boolean }).full;
     if (full) this.sealCheckpoint(reply.commitLsn);
     return { full, checkpointLsn: this.control.checkpointLsn, skipped: false };
   }

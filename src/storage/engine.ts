@@ -4,6 +4,7 @@
 import Database from "better-sqlite3";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { fsyncDirectory } from "../log/runtime/log_writer.js";
 import { SEGMENT_BYTES_MIN } from "../log/segment.js";
 import { assert } from "../util/assert.js";
 import type { RecoveryModel } from "./control_file.js";
@@ -79,9 +80,18 @@ export class StorageEngine {
     return path.join(this.dataDir, "databases", name);
   }
 
+  /** Databases on disk; leftovers of an interrupted create or drop are removed. */
   listDatabases(): string[] {
-    return fs.readdirSync(path.join(this.dataDir, "databases"))
-      .filter((name) => fs.existsSync(path.join(this.databaseDir(name), "control.json")));
+    const root = path.join(this.dataDir, "databases");
+    const names: string[] = [];
+    for (const entry of fs.readdirSync(root)) {
+      if (entry.endsWith(".creating") || entry.endsWith(".dropping")) {
+        fs.rmSync(path.join(root, entry), { recursive: true, force: true });
+      } else if (DATABASE_NAME.test(entry) && fs.existsSync(path.join(root, entry, "control.json"))) {
+        names.push(entry);
+      }
+    }
+    return names;
   }
 
   async createDatabase(name: string, recoveryModel: RecoveryModel = "FULL"): Promise<MirrorliteDatabase> {
@@ -107,6 +117,16 @@ export class StorageEngine {
     const db = this.databases.get(name);
     this.databases.delete(name);
     await db?.close();
+  }
+
+  /** Closes the database and deletes its files: renamed first, so a crash never leaves half of it. */
+  async dropDatabase(name: string): Promise<void> {
+    const dir = this.databaseDir(name);
+    await this.closeDatabase(name);
+    const doomed = `${dir}.dropping`;
+    fs.renameSync(dir, doomed);
+    fsyncDirectory(path.dirname(dir));
+    fs.rmSync(doomed, { recursive: true, force: true });
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { loadGuard } from "./guard.js";
+import { columnInfo, type ColumnInfo } from "./writer_protocol.js";
 
 export interface ReaderRequest {
   readonly id: number;
@@ -16,8 +17,8 @@ export interface ReaderRequest {
 }
 
 export type ReaderReply =
-  | { readonly id: number; readonly ok: true; readonly needsWriter: false; readonly rows: unknown[];
-      readonly columns: string[] }
+  | { readonly id: number; readonly ok: true; readonly needsWriter: false; readonly rows: unknown[][];
+      readonly columns: ColumnInfo[] }
   | { readonly id: number; readonly ok: true; readonly needsWriter: true }
   | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };
 
@@ -42,9 +43,9 @@ function run(request: ReaderRequest): ReaderReply {
     if (!statement.readonly || !statement.reader) return { id: request.id, ok: true, needsWriter: true };
     connection.setJob.run(request.job);
     try {
-      const rows = statement.all(...request.params);
-      return { id: request.id, ok: true, needsWriter: false, rows,
-        columns: statement.columns().map((column) => column.name) };
+      // Arrays, not objects: duplicate column names (SELECT 1, 1) must survive.
+      const rows = statement.raw(true).all(...request.params) as unknown[][];
+      return { id: request.id, ok: true, needsWriter: false, rows, columns: columnInfo(statement) };
     } finally {
       connection.setJob.run(0);
     }

@@ -5,7 +5,7 @@ import { SqlError } from "../errors/sql_error.js";
 import { assert } from "../util/assert.js";
 import type { EngineServices, MirrorliteDatabase } from "./database.js";
 import type { WorkerChannel } from "./worker_channel.js";
-import type { WriterReply, WriterRequest } from "./writer_protocol.js";
+import type { ColumnInfo, WriterReply, WriterRequest } from "./writer_protocol.js";
 
 export interface SessionOptions {
   /** SET LOCK_TIMEOUT in ms: -1 waits forever (the default), 0 fails at once. */
@@ -13,8 +13,9 @@ export interface SessionOptions {
 }
 
 export interface StatementResult {
+  /** Arrays of values in column order with `raw`, otherwise objects keyed by column name. */
   readonly rows: unknown[] | null;
-  readonly columns: string[] | null;
+  readonly columns: ColumnInfo[] | null;
   readonly changes: number;
   readonly lastInsertRowid: number;
   /** The LSN that had to be durable before this result was returned (null: nothing to wait for). */
@@ -47,29 +48,34 @@ export class Session {
   get holdsWriteLock(): boolean { return this.holdsWriter; }
 
   /** Runs one statement. Reads go to a reader thread unless this session already writes. */
-  execute(sql: string, params: unknown[] = []): Promise<StatementResult> {
+  execute(sql: string, params: unknown[] = [], options: { raw?: boolean } = {}): Promise<StatementResult> {
     return this.exclusive(async () => {
-      const kind = classify(sql);
-      if (kind === "transaction") {
-        throw new SqlError("TRANSACTION_CONTROL_IN_STATEMENT", [firstWord(sql)]);
-      }
-      if (!this.holdsWriter && kind === "read") {
-        const job = this.startJob();
-        try {
-          const reply = await this.services.readers.run(this.db.paths.dbPath, job, sql, params);
-          if (!reply.ok) throw new StatementError(reply.message, reply.code, false);
-          if (!reply.needsWriter) {
-            return { rows: reply.rows, columns: reply.columns, changes: 0, lastInsertRowid: 0,
-              commitLsn: null };
-          }
-        } finally {
-          this.endJob();
-        }
-      }
-      if (!this.inTransactionNow) return this.autocommit(sql, params);
-      await this.takeWriter();
-      return this.onWriter((id, job) => ({ type: "exec", id, job, sql, params }));
+      const result = await this.executeRaw(sql, params);
+      return options.raw === true ? result : asObjects(result);
     });
+  }
+
+  private async executeRaw(sql: string, params: unknown[]): Promise<StatementResult> {
+    const kind = classify(sql);
+    if (kind === "transaction") {
+      throw new SqlError("TRANSACTION_CONTROL_IN_STATEMENT", [firstWord(sql)]);
+    }
+    if (!this.holdsWriter && kind === "read") {
+      const job = this.startJob();
+      try {
+        const reply = await this.services.readers.run(this.db.paths.dbPath, job, sql, params);
+        if (!reply.ok) throw new StatementError(reply.message, reply.code, false);
+        if (!reply.needsWriter) {
+          return { rows: reply.rows, columns: reply.columns, changes: 0, lastInsertRowid: 0,
+            commitLsn: null };
+        }
+      } finally {
+        this.endJob();
+      }
+    }
+    if (!this.inTransactionNow) return this.autocommit(sql, params);
+    await this.takeWriter();
+    return this.onWriter((id, job) => ({ type: "exec", id, job, sql, params }));
   }
 
   /** An autocommit write: queued on the writer behind other statements (shared lock). */
@@ -229,6 +235,14 @@ export class Session {
       this.busy = false;
     }
   }
+}
+
+function asObjects(result: StatementResult): StatementResult {
+  if (result.rows === null || result.columns === null) return result;
+  const names = result.columns.map((column) => column.name);
+  const rows = (result.rows as unknown[][]).map((values) =>
+    Object.fromEntries(names.map((name, i) => [name, values[i]])));
+  return { ...result, rows };
 }
 
 type StatementKind = "transaction" | "read" | "write";

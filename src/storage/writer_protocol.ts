@@ -1,4 +1,15 @@
 // Messages between a database's main-thread owner and its writer worker.
+import type Database from "better-sqlite3";
+
+/** A result column: its name and SQLite's declared type (the T-SQL type text; null for expressions). */
+export interface ColumnInfo {
+  readonly name: string;
+  readonly type: string | null;
+}
+
+export function columnInfo(statement: Database.Statement): ColumnInfo[] {
+  return statement.columns().map((column) => ({ name: column.name, type: column.type }));
+}
 
 export interface WriterInit {
   readonly dbPath: string;
@@ -21,8 +32,8 @@ export type WriterRequest =
   | { readonly type: "close"; readonly id: number };
 
 export type WriterReply =
-  | { readonly id: number; readonly ok: true; readonly rows: unknown[] | null;
-      readonly columns: string[] | null; readonly changes: number; readonly lastInsertRowid: number;
+  | { readonly id: number; readonly ok: true; readonly rows: unknown[][] | null;
+      readonly columns: ColumnInfo[] | null; readonly changes: number; readonly lastInsertRowid: number;
       readonly inTransaction: boolean; readonly commitLsn: number }
   | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string;
       readonly inTransaction: boolean; readonly commitLsn: number };

@@ -9,7 +9,7 @@ import { assert } from "../util/assert.js";
 import { CHUNK_BODY_BYTES_MAX } from "../log/record.js";
 import { loadGuard } from "./guard.js";
 import { WalCapture, transactionRecords, type CapturedTransaction } from "./wal_capture.js";
-import type { WriterInit, WriterReply, WriterRequest } from "./writer_protocol.js";
+import { columnInfo, type ColumnInfo, type WriterInit, type WriterReply, type WriterRequest } from "./writer_protocol.js";
 
 const init = workerData as WriterInit;
 const port = parentPort!;
@@ -62,8 +62,8 @@ function handle(request: WriterRequest): WriterReply {
   }
 }
 
-function runJob(id: number, job: number, body: () => { rows: unknown[] | null;
-  columns?: string[]; changes: number; lastInsertRowid: number | bigint }): WriterReply {
+function runJob(id: number, job: number, body: () => { rows: unknown[][] | null;
+  columns?: ColumnInfo[]; changes: number; lastInsertRowid: number | bigint }): WriterReply {
   setJob.run(job);
   let result;
   try {
@@ -77,12 +77,12 @@ function runJob(id: number, job: number, body: () => { rows: unknown[] | null;
     commitLsn: lastLsn() };
 }
 
-function execute(sql: string, params: unknown[]): { rows: unknown[] | null; columns?: string[];
+function execute(sql: string, params: unknown[]): { rows: unknown[][] | null; columns?: ColumnInfo[];
   changes: number; lastInsertRowid: number | bigint } {
   const statement = prepared(sql);
   if (statement.reader) {
-    const rows = statement.all(...params);
-    return { rows, columns: statement.columns().map((c) => c.name), changes: 0, lastInsertRowid: 0 };
+    const rows = statement.raw(true).all(...params) as unknown[][];
+    return { rows, columns: columnInfo(statement), changes: 0, lastInsertRowid: 0 };
   }
   const info = statement.run(...params);
   return { rows: null, changes: info.changes, lastInsertRowid: info.lastInsertRowid };
@@ -109,7 +109,7 @@ function checkpoint(id: number): WriterReply {
     fs.fsyncSync(init.dbFd);
     capture.allowRestart();
   }
-  return { id, ok: true, rows: [{ ...result, full }], columns: null, changes: 0,
+  return { id, ok: true, rows: [[{ ...result, full }]], columns: null, changes: 0,
     lastInsertRowid: 0, inTransaction: false, commitLsn: lastLsn() };
 }
 

@@ -1,0 +1,213 @@
+// One client connection: PRELOGIN, LOGIN7, then one request at a time, each answered by exactly
+// one response message (ATTENTION included: the cancelled request's response, then a message
+// holding only DONE(ATTN)). Bad input closes only this connection; its transaction rolls back.
+import type { Socket } from "node:net";
+import { SqlError } from "../errors/sql_error.js";
+import { parseLogin7, type Login7 } from "../tds/login7.js";
+import { encodeMessage, MessageReader, PacketType, ProtocolViolation,
+  type IncomingMessage } from "../tds/packet.js";
+import { buildPreloginReply, Encryption, parsePrelogin } from "../tds/prelogin.js";
+import { parseSqlBatch } from "../tds/requests.js";
+import { DoneStatus, TokenWriter } from "../tds/tokens.js";
+import { verifyPassword } from "../security/password.js";
+import type { Instance } from "./instance.js";
+import { PRODUCT_VERSION } from "./instance.js";
+import { ResponseStream } from "./response.js";
+import { TsqlSession } from "./tsql_session.js";
+import { writeLoginResponse } from "./login_response.js";
+
+const PACKET_BYTES_MAX = 32_767;
+const PACKET_BYTES_MIN = 512;
+const PACKET_BYTES_DEFAULT = 4096;
+/** Before login nothing big is legitimate; after, a batch may carry a large script. */
+const MESSAGE_BYTES_BEFORE_LOGIN = 64 * 1024;
+const MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
+/** Requests read ahead while one runs; beyond this the socket is paused (bounded memory). */
+const QUEUED_REQUESTS_MAX = 4;
+
+type Phase = "prelogin" | "login" | "ready" | "closed";
+
+export class TdsConnection {
+  readonly spid: number;
+  private phase: Phase = "prelogin";
+  private reader = new MessageReader({ packetBytesMax: PACKET_BYTES_MAX, messageBytesMax: MESSAGE_BYTES_BEFORE_LOGIN });
+  private readonly queue: IncomingMessage[] = [];
+  private running: Promise<void> | null = null;
+  private attentionPending = false;
+  private packetBytes = PACKET_BYTES_DEFAULT;
+  private session: TsqlSession | null = null;
+  private readonly loginTimer: NodeJS.Timeout;
+  private closed: Promise<void> = Promise.resolve();
+
+  constructor(private readonly instance: Instance, private readonly socket: Socket, loginTimeoutMs: number) {
+    this.spid = instance.nextSpid();
+    this.loginTimer = setTimeout(() => this.drop("login timeout"), loginTimeoutMs);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", () => this.drop("socket error"));
+    socket.on("close", () => this.drop("closed by client"));
+  }
+
+  /** Instance shutdown: stop the running request, roll back, close. */
+  async shutdown(): Promise<void> {
+    this.drop("shutdown");
+    await this.closed;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.phase === "closed") return;
+    try {
+      this.reader.push(chunk);
+      for (let message = this.reader.next(); message !== null; message = this.reader.next()) {
+        this.accept(message);
+      }
+    } catch (error) {
+      if (!(error instanceof ProtocolViolation)) throw error;
+      this.drop(`protocol violation: ${error.reason}`);
+    }
+  }
+
+  private accept(message: IncomingMessage): void {
+    if (message.type === PacketType.ATTENTION) {
+      this.attention();
+      return;
+    }
+    this.queue.push(message);
+    if (this.queue.length > QUEUED_REQUESTS_MAX) this.socket.pause();
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.running !== null || this.phase === "closed") return;
+    const message = this.queue.shift();
+    if (message === undefined) return;
+    if (this.queue.length <= QUEUED_REQUESTS_MAX) this.socket.resume();
+    this.running = this.handle(message)
+      .catch((error: Error) => this.drop(error instanceof ProtocolViolation
+        ? `protocol violation: ${error.reason}` : `request failed: ${error.stack ?? error.message}`))
+      .finally(() => {
+        this.running = null;
+        this.pump();
+      });
+  }
+
+  /** Cancel: the running request stops and answers; then a message with only DONE(ATTN). */
+  private attention(): void {
+    this.attentionPending = true;
+    this.session?.cancel();
+    if (this.running === null) void this.answerAttention();
+  }
+
+  private async answerAttention(): Promise<void> {
+    if (!this.attentionPending) return;
+    this.attentionPending = false;
+    const out = new ResponseStream(this.socket, this.packetBytes, this.spid);
+    out.tokens.done(DoneStatus.ATTN, 0, 0);
+    await out.end();
+  }
+
+  private async handle(message: IncomingMessage): Promise<void> {
+    switch (this.phase) {
+      case "prelogin": return this.prelogin(message);
+      case "login": return this.login(message);
+      case "ready": return this.request(message);
+      case "closed": return;
+    }
+  }
+
+  private async prelogin(message: IncomingMessage): Promise<void> {
+    if (message.type === PacketType.LOGIN7) {
+      // PRELOGIN is optional for old clients; go straight to login.
+      this.phase = "login";
+      return this.login(message);
+    }
+    if (message.type !== PacketType.PRELOGIN) return this.drop("expected PRELOGIN");
+    parsePrelogin(message.payload);
+    const reply = buildPreloginReply({ version: PRODUCT_VERSION, encryption: Encryption.NOT_SUP });
+    this.socket.write(encodeMessage(PacketType.TABULAR_RESULT, reply, PACKET_BYTES_DEFAULT, 0));
+    this.phase = "login";
+  }
+
+  private async login(message: IncomingMessage): Promise<void> {
+    if (message.type !== PacketType.LOGIN7) return this.drop("expected LOGIN7");
+    const login = parseLogin7(message.payload);
+    const out = new ResponseStream(this.socket, PACKET_BYTES_DEFAULT, this.spid);
+    const failure = await this.authenticate(login);
+    if (failure !== null) {
+      for (const error of failure) out.tokens.error(this.errorToken(error, 1));
+      out.tokens.done(DoneStatus.ERROR, 0, 0);
+      await out.end();
+      return this.drop("login failed");
+    }
+    this.packetBytes = Math.min(PACKET_BYTES_MAX, Math.max(PACKET_BYTES_MIN, login.packetSize || PACKET_BYTES_DEFAULT));
+    writeLoginResponse(out.tokens, this.session!, this.packetBytes, this.instance.serverName);
+    await out.end();
+    clearTimeout(this.loginTimer);
+    // Clients send nothing between LOGIN7 and the LOGINACK, so no buffered bytes are lost here.
+    this.reader = new MessageReader({ packetBytesMax: PACKET_BYTES_MAX, messageBytesMax: MESSAGE_BYTES_MAX });
+    this.phase = "ready";
+  }
+
+  /** Returns the errors to send, or null when the login succeeded (and the session exists). */
+  private async authenticate(login: Login7): Promise<SqlError[] | null> {
+    if (login.integratedSecurity) return [new SqlError("LOGIN_INTEGRATED_REFUSED")];
+    if (this.instance.stoppingNow) return [new SqlError("SERVER_SHUTTING_DOWN")];
+    const entry = this.instance.catalog.login(login.userName);
+    const ok = entry !== undefined && !entry.disabled && await verifyPassword(login.password, entry.passwordHash);
+    if (!ok || entry === undefined) return [new SqlError("LOGIN_FAILED", [login.userName])];
+    const databaseName = login.database !== "" ? login.database : entry.defaultDatabase;
+    const target = this.instance.database(databaseName);
+    if (target === null) {
+      return [new SqlError("LOGIN_DATABASE_UNAVAILABLE", [databaseName]),
+        new SqlError("LOGIN_FAILED", [login.userName])];
+    }
+    this.session = new TsqlSession(this.instance, this.spid, entry, target.entry);
+    return null;
+  }
+
+  private async request(message: IncomingMessage): Promise<void> {
+    const out = new ResponseStream(this.socket, this.packetBytes, this.spid);
+    if (message.ignore) {
+      await out.end();
+      return this.answerAttention();
+    }
+    if (message.type === PacketType.SQL_BATCH) {
+      const batch = parseSqlBatch(message.payload);
+      await this.session!.runBatch(batch.sql, out, () => this.attentionPending);
+    } else {
+      // RPC, transaction manager and bulk load requests arrive with the next TDS issue.
+      const error = new SqlError("SQL_SYNTAX_ERROR", [`TDS request type 0x${message.type.toString(16)}`]);
+      out.tokens.error(this.errorToken(error, 1));
+      out.tokens.done(DoneStatus.ERROR, 0, 0);
+    }
+    await out.end();
+    await this.answerAttention();
+  }
+
+  private errorToken(error: SqlError, line: number): Parameters<TokenWriter["error"]>[0] {
+    return { number: error.number, state: error.state, severity: error.severity, text: error.message,
+      serverName: this.instance.serverName, procName: "", line };
+  }
+
+  /**
+   * Closes this connection only. Never awaited from inside a request (the request would wait for
+   * itself); `closed` resolves once the running request ended and the session rolled back.
+   */
+  private drop(reason: string): void {
+    if (this.phase === "closed") return;
+    const wasReady = this.phase === "ready";
+    this.phase = "closed";
+    clearTimeout(this.loginTimer);
+    this.queue.length = 0;
+    if (reason.startsWith("protocol violation") || (!wasReady && reason !== "closed by client")) {
+      process.stderr.write(`mirrorlite: connection ${this.spid} from ${this.socket.remoteAddress ?? "?"} `
+        + `closed: ${reason}\n`);
+    }
+    this.session?.cancel();
+    this.socket.destroy();
+    const running = this.running;
+    this.closed = (async () => {
+      await running?.catch(() => undefined);
+      await this.session?.close();
+    })();
+  }
+}

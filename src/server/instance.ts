@@ -1,0 +1,159 @@
+// An instance: one data directory, its master catalog, its databases (opened, so recovered, at
+// start) and the TDS listener. Sessions reach databases only through here.
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { MasterCatalog, MASTER_DATABASE_ID, type DatabaseEntry } from "../catalog/master.js";
+import { SqlError } from "../errors/sql_error.js";
+import type { MirrorliteDatabase } from "../storage/database.js";
+import { StorageEngine } from "../storage/engine.js";
+import { CatalogViews } from "./catalog_views.js";
+import { TdsConnection } from "./connection.js";
+
+export const PRODUCT_VERSION: [number, number, number, number] = [16, 0, 1000, 6];
+export const PRODUCT_NAME = "mirrorlite";
+const VERSION_TEXT = "mirrorlite 0.1.0 (SQL Server 16.0.1000.6 compatible, TDS 7.4) on Linux";
+const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_@#$-]{0,127}$/;
+
+export interface InstanceOptions {
+  readonly dataDir: string;
+  readonly name: string;
+  readonly port: number;
+  readonly listen: string;
+  readonly saPassword: string | undefined;
+  readonly readerThreads?: number;
+  readonly durabilityTestMode?: boolean;
+  /** Unauthenticated connections are dropped after this long (a half-sent login holds nothing). */
+  readonly loginTimeoutMs?: number;
+}
+
+export class Instance {
+  readonly versionText = VERSION_TEXT;
+  private readonly openDatabases = new Map<number, MirrorliteDatabase>();
+  private readonly users = new Map<number, number>();
+  private readonly connections = new Set<TdsConnection>();
+  private server: net.Server | null = null;
+  private nextSpidNumber = 51;
+  private stopping = false;
+
+  readonly views: CatalogViews;
+
+  private constructor(readonly options: InstanceOptions, readonly engine: StorageEngine,
+    readonly catalog: MasterCatalog) {
+    this.views = new CatalogViews(this);
+  }
+
+  /** Opens (or on first start initialises) the data directory and recovers every database. */
+  static async open(options: InstanceOptions, now: Date): Promise<Instance> {
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    const engine = StorageEngine.open({
+      dataDir: options.dataDir, readerThreads: options.readerThreads ?? 4, safeIntegers: true,
+      durabilityTestMode: options.durabilityTestMode ?? false,
+    });
+    try {
+      const catalog = MasterCatalog.exists(engine.dataDir)
+        ? MasterCatalog.load(engine.dataDir)
+        : await MasterCatalog.initialise(engine.dataDir, options.name, options.saPassword, now);
+      const instance = new Instance(options, engine, catalog);
+      await instance.reconcile(now);
+      return instance;
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
+  }
+
+  get serverName(): string { return this.catalog.serverName; }
+  get stoppingNow(): boolean { return this.stopping; }
+
+  /** Starts accepting TDS connections; resolves with the bound port. */
+  listen(): Promise<number> {
+    const server = net.createServer((socket) => this.accept(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.options.port, this.options.listen, () => {
+        server.off("error", reject);
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  nextSpid(): number {
+    const spid = this.nextSpidNumber;
+    this.nextSpidNumber = spid >= 32_000 ? 51 : spid + 1;
+    return spid;
+  }
+
+  database(name: string): { entry: DatabaseEntry; db: MirrorliteDatabase } | null {
+    const entry = this.catalog.database(name);
+    const db = entry === undefined ? undefined : this.openDatabases.get(entry.id);
+    return entry === undefined || db === undefined ? null : { entry, db };
+  }
+
+  /** Sessions announce which database they use, so DROP DATABASE can refuse (3702). */
+  enterDatabase(id: number): void { this.users.set(id, (this.users.get(id) ?? 0) + 1); }
+  leaveDatabase(id: number): void { this.users.set(id, (this.users.get(id) ?? 1) - 1); }
+
+  async createDatabase(name: string, now: Date): Promise<DatabaseEntry> {
+    if (!DATABASE_NAME.test(name)) throw new SqlError("DATABASE_NAME_INVALID", [name]);
+    if (this.catalog.database(name) !== undefined) throw new SqlError("DATABASE_ALREADY_EXISTS", [name]);
+    const db = await this.engine.createDatabase(name, "FULL");
+    const entry = this.catalog.addDatabase(name, now);
+    this.openDatabases.set(entry.id, db);
+    return entry;
+  }
+
+  async dropDatabase(name: string): Promise<void> {
+    const entry = this.catalog.database(name);
+    if (entry === undefined) throw new SqlError("DROP_DATABASE_MISSING", [name]);
+    if (entry.id === MASTER_DATABASE_ID) throw new SqlError("DROP_SYSTEM_DATABASE", [entry.name]);
+    if ((this.users.get(entry.id) ?? 0) > 0) throw new SqlError("DROP_DATABASE_IN_USE", [entry.name]);
+    this.openDatabases.delete(entry.id);
+    this.catalog.removeDatabase(entry.id);
+    await this.engine.dropDatabase(entry.name);
+  }
+
+  /** Clean shutdown: no new connections, open transactions rolled back, databases checkpointed. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const closed = this.server === null ? Promise.resolve()
+      : new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await Promise.all([...this.connections].map((connection) => connection.shutdown()));
+    await closed;
+    this.openDatabases.clear();
+    this.views.close();
+    await this.engine.close();
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const connection = new TdsConnection(this, socket, this.options.loginTimeoutMs ?? 60_000);
+    this.connections.add(connection);
+    socket.once("close", () => this.connections.delete(connection));
+  }
+
+  /**
+   * The catalog is written after a database's directory, so a crash between them leaves a
+   * directory the catalog does not know: adopt it. A catalog entry without files is dropped.
+   * Then every database is opened, which runs its crash recovery.
+   */
+  private async reconcile(now: Date): Promise<void> {
+    const onDisk = new Set(this.engine.listDatabases().map((name) => name.toLowerCase()));
+    if (!onDisk.has("master")) await this.engine.createDatabase("master", "SIMPLE").then(() => undefined);
+    onDisk.add("master");
+    for (const entry of [...this.catalog.databases()]) {
+      if (!onDisk.has(entry.name.toLowerCase())) this.catalog.removeDatabase(entry.id);
+    }
+    for (const name of this.engine.listDatabases()) {
+      if (this.catalog.database(name) === undefined) this.catalog.addDatabase(name, now);
+    }
+    for (const entry of this.catalog.databases()) {
+      this.openDatabases.set(entry.id, await this.engine.openDatabase(entry.name));
+    }
+  }
+}

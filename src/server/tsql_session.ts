@@ -1,0 +1,284 @@
+// A client session's T-SQL state (current database, @@TRANCOUNT, SET options, @@ROWCOUNT,
+// SCOPE_IDENTITY) and the batch executor: a batch is parsed whole first (a syntax error runs
+// nothing, as in SQL Server), then its statements run in order; a runtime error ends only its
+// statement unless XACT_ABORT is on or the transaction was lost.
+import type { DatabaseEntry, LoginEntry } from "../catalog/master.js";
+import { SqlError } from "../errors/sql_error.js";
+import { StatementError, type Session } from "../storage/session.js";
+import { parseBatch } from "../tsql/parser.js";
+import type { Statement } from "../tsql/statements.js";
+import { DoneStatus, EnvChange, type TokenWriter } from "../tds/tokens.js";
+import type { Instance } from "./instance.js";
+import { infoToken } from "./login_response.js";
+import type { ResponseStream } from "./response.js";
+import { sqlErrorFromSqlite } from "./sqlite_errors.js";
+import { runDataStatement } from "./data_statement.js";
+
+type Of<K extends Statement["kind"]> = Extract<Statement, { kind: K }>;
+
+/** DONE tokens are held back one step: only the last one of a response lacks the MORE bit. */
+export class DoneChain {
+  private pending: { status: number; curCmd: number; count: number | bigint } | null = null;
+
+  constructor(private readonly tokens: TokenWriter, private readonly inTransaction: () => boolean) {}
+
+  /** Call before writing any token of a new statement. */
+  release(): void {
+    if (this.pending === null) return;
+    const { status, curCmd, count } = this.pending;
+    this.pending = null;
+    this.tokens.done(status | DoneStatus.MORE, curCmd, count);
+  }
+
+  statementDone(status: number, curCmd: number, count: number | bigint): void {
+    this.release();
+    const inXact = this.inTransaction() ? DoneStatus.INXACT : 0;
+    this.pending = { status: status | inXact, curCmd, count };
+  }
+
+  finish(): void {
+    const last = this.pending ?? { status: this.inTransaction() ? DoneStatus.INXACT : 0, curCmd: 0, count: 0 };
+    this.pending = null;
+    this.tokens.done(last.status, last.curCmd, last.count);
+  }
+}
+
+export interface SessionSettings {
+  nocount: boolean;
+  xactAbort: boolean;
+  lockTimeoutMs: number;
+}
+
+export class TsqlSession {
+  databaseName: string;
+  databaseId: number;
+  trancount = 0;
+  rowcount: number | bigint = 0;
+  identity: number | bigint | null = null;
+  readonly settings: SessionSettings = { nocount: false, xactAbort: false, lockTimeoutMs: -1 };
+  private storage: Session | null = null;
+  private descriptor: Buffer = Buffer.alloc(8);
+  private transactionsBegun = 0;
+  private transactionName: string | null = null;
+  private closed = false;
+
+  constructor(readonly instance: Instance, readonly spid: number, readonly login: LoginEntry,
+    database: DatabaseEntry) {
+    this.databaseName = database.name;
+    this.databaseId = database.id;
+    instance.enterDatabase(database.id);
+  }
+
+  get inTransaction(): boolean { return this.trancount > 0; }
+
+  /** The storage session of the current database, made on first use. */
+  storageSession(): Session {
+    if (this.storage === null) {
+      const target = this.instance.database(this.databaseName);
+      if (target === null) throw new SqlError("DATABASE_DOES_NOT_EXIST", [this.databaseName]);
+      this.storage = target.db.session({ lockTimeoutMs: this.settings.lockTimeoutMs });
+    }
+    return this.storage;
+  }
+
+  cancel(): void {
+    this.storage?.cancel();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.storage?.close();
+    this.trancount = 0;
+    this.instance.leaveDatabase(this.databaseId);
+  }
+
+  async runBatch(sql: string, out: ResponseStream, attention: () => boolean): Promise<void> {
+    const done = new DoneChain(out.tokens, () => this.inTransaction);
+    let statements: Statement[];
+    try {
+      statements = parseBatch(sql);
+    } catch (error) {
+      this.writeError(out.tokens, done, error, 1);
+      done.finish();
+      return;
+    }
+    for (const statement of statements) {
+      if (attention()) break;
+      try {
+        await this.run(statement, out, done);
+      } catch (error) {
+        if (attention()) break;
+        const abort = await this.onError(error, statement, out.tokens, done);
+        if (abort) break;
+      }
+      await out.flush();
+    }
+    done.finish();
+  }
+
+  /** Reports a failed statement; returns true when the rest of the batch must not run. */
+  private async onError(error: unknown, statement: Statement, tokens: TokenWriter, done: DoneChain): Promise<boolean> {
+    const rolledBack = error instanceof StatementError && error.transactionRolledBack;
+    this.writeError(tokens, done, error, statement.line);
+    if (rolledBack && this.trancount > 0) {
+      this.trancount = 0;
+      tokens.envChangeBytes(EnvChange.ROLLBACK_TRAN, Buffer.alloc(0), this.descriptor);
+      return true;
+    }
+    if (this.settings.xactAbort && this.trancount > 0) {
+      await this.storageSession().rollback();
+      this.trancount = 0;
+      tokens.envChangeBytes(EnvChange.ROLLBACK_TRAN, Buffer.alloc(0), this.descriptor);
+      return true;
+    }
+    return false;
+  }
+
+  private writeError(tokens: TokenWriter, done: DoneChain, error: unknown, line: number): void {
+    const sqlError = toSqlError(error);
+    done.release();
+    const errorLine = (sqlError as SqlError & { line?: number }).line ?? line;
+    tokens.error(infoToken(sqlError, this.instance.serverName, errorLine));
+    done.statementDone(DoneStatus.ERROR, 0, 0);
+  }
+
+  private async run(statement: Statement, out: ResponseStream, done: DoneChain): Promise<void> {
+    switch (statement.kind) {
+      case "data": return runDataStatement(this, statement, out, done);
+      case "use": return this.use(statement, out.tokens, done);
+      case "createDatabase": return this.createDatabase(statement, done);
+      case "dropDatabase": return this.dropDatabase(statement, done);
+      case "alterDatabaseSetRecovery": return this.setRecovery(statement, done);
+      case "setOption": return this.setOption(statement);
+      case "setLockTimeout": return this.setLockTimeout(statement.ms);
+      case "setTransactionIsolationLevel": return;
+      case "beginTransaction": return this.begin(statement, out.tokens, done);
+      case "commitTransaction": return this.commit(out.tokens, done);
+      case "rollbackTransaction": return this.rollback(statement, out.tokens, done);
+      case "saveTransaction": return this.save(statement);
+      case "alterDatabaseOther": throw new SqlError("UNSUPPORTED_KEYWORD", [`ALTER DATABASE SET ${statement.option}`]);
+      case "admin": throw new SqlError("UNSUPPORTED_KEYWORD", [statement.verb]);
+    }
+  }
+
+  private async use(statement: Of<"use">, tokens: TokenWriter, done: DoneChain): Promise<void> {
+    const target = this.instance.database(statement.database);
+    if (target === null) throw new SqlError("DATABASE_DOES_NOT_EXIST", [statement.database]);
+    if (target.entry.id === this.databaseId) return this.announceDatabase(tokens, done, target.entry.name);
+    if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["USE"]);
+    await this.storage?.close();
+    this.storage = null;
+    this.instance.leaveDatabase(this.databaseId);
+    this.instance.enterDatabase(target.entry.id);
+    const old = this.databaseName;
+    this.databaseName = target.entry.name;
+    this.databaseId = target.entry.id;
+    this.announceDatabase(tokens, done, old);
+  }
+
+  private announceDatabase(tokens: TokenWriter, done: DoneChain, old: string): void {
+    done.release();
+    tokens.envChangeString(EnvChange.DATABASE, this.databaseName, old);
+    tokens.info(infoToken(new SqlError("DATABASE_CONTEXT_CHANGED", [this.databaseName]), this.instance.serverName));
+  }
+
+  private async createDatabase(statement: Of<"createDatabase">, done: DoneChain): Promise<void> {
+    if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["CREATE DATABASE"]);
+    await this.instance.createDatabase(statement.name, new Date());
+    done.statementDone(DoneStatus.FINAL, 0, 0);
+  }
+
+  private async dropDatabase(statement: Of<"dropDatabase">, done: DoneChain): Promise<void> {
+    if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["DROP DATABASE"]);
+    for (const name of statement.names) {
+      if (statement.ifExists && this.instance.database(name) === null) continue;
+      await this.instance.dropDatabase(name);
+    }
+    done.statementDone(DoneStatus.FINAL, 0, 0);
+  }
+
+  private async setRecovery(statement: Of<"alterDatabaseSetRecovery">, done: DoneChain): Promise<void> {
+    if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["ALTER DATABASE"]);
+    const name = statement.name ?? this.databaseName;
+    const target = this.instance.database(name);
+    if (target === null) throw new SqlError("ALTER_DATABASE_MISSING", [name]);
+    target.db.setRecoveryModel(statement.model);
+    done.statementDone(DoneStatus.FINAL, 0, 0);
+  }
+
+  private setOption(statement: Of<"setOption">): void {
+    const on = statement.value.toUpperCase() === "ON";
+    for (const option of statement.options) {
+      if (option === "NOCOUNT") this.settings.nocount = on;
+      else if (option === "XACT_ABORT") this.settings.xactAbort = on;
+    }
+  }
+
+  private setLockTimeout(ms: number): void {
+    this.settings.lockTimeoutMs = ms;
+    if (this.storage !== null) this.storage.options.lockTimeoutMs = ms;
+  }
+
+  private async begin(statement: Of<"beginTransaction">, tokens: TokenWriter, done: DoneChain): Promise<void> {
+    if (this.trancount === 0) {
+      await this.storageSession().begin();
+      this.transactionName = statement.name;
+      this.descriptor = this.newDescriptor();
+      done.release();
+      tokens.envChangeBytes(EnvChange.BEGIN_TRAN, this.descriptor, Buffer.alloc(0));
+    }
+    this.trancount++;
+  }
+
+  private async commit(tokens: TokenWriter, done: DoneChain): Promise<void> {
+    if (this.trancount === 0) throw new SqlError("NO_TRANSACTION_TO_COMMIT");
+    if (this.trancount > 1) {
+      this.trancount--;
+      return;
+    }
+    try {
+      await this.storageSession().commit();
+    } finally {
+      // A failed commit has ended the transaction in SQLite too (it rolled back).
+      if (!this.storageSession().inTransaction) this.trancount = 0;
+    }
+    this.trancount = 0;
+    done.release();
+    tokens.envChangeBytes(EnvChange.COMMIT_TRAN, Buffer.alloc(0), this.descriptor);
+  }
+
+  private async rollback(statement: Of<"rollbackTransaction">, tokens: TokenWriter, done: DoneChain): Promise<void> {
+    if (this.trancount === 0) throw new SqlError("NO_TRANSACTION_TO_ROLLBACK");
+    // ROLLBACK TRAN name rolls back everything when it names the outermost BEGIN TRAN.
+    const whole = statement.savepoint === null
+      || statement.savepoint.toLowerCase() === this.transactionName?.toLowerCase();
+    if (!whole) {
+      await this.storageSession().rollbackTo(statement.savepoint!);
+      return;
+    }
+    await this.storageSession().rollback();
+    this.trancount = 0;
+    done.release();
+    tokens.envChangeBytes(EnvChange.ROLLBACK_TRAN, Buffer.alloc(0), this.descriptor);
+  }
+
+  private async save(statement: Of<"saveTransaction">): Promise<void> {
+    if (this.trancount === 0) throw new SqlError("NO_TRANSACTION_TO_ROLLBACK");
+    await this.storageSession().savepoint(statement.name);
+  }
+
+  /** An 8-byte transaction descriptor, unique within the instance's lifetime for this session. */
+  private newDescriptor(): Buffer {
+    const descriptor = Buffer.alloc(8);
+    descriptor.writeUInt32LE(this.spid, 0);
+    descriptor.writeUInt32LE(++this.transactionsBegun, 4);
+    return descriptor;
+  }
+}
+
+function toSqlError(error: unknown): SqlError {
+  if (error instanceof SqlError) return error;
+  if (error instanceof StatementError) return sqlErrorFromSqlite(error.message, error.code);
+  throw error;
+}

@@ -371,6 +371,7 @@ const rewrites: ReadonlyArray<[rule: string, tsql: string, sqlite: string]> = [
     `SELECT ${now} AS a, ${now} b, ${now} AS c`],
   ["GETUTCDATE() in a DEFAULT", "CREATE TABLE t (a DATETIME2 DEFAULT GETUTCDATE(), b DATETIME DEFAULT (getdate()))",
     `CREATE TABLE t (a DATETIME2 DEFAULT ${utcNow}, b DATETIME DEFAULT (${now}))`],
+  ["0x binary literal", "INSERT INTO t VALUES (0x0102FF, 0xABC, 0x)", "INSERT INTO t VALUES (X'0102FF', X'0ABC', X'')"],
   ["ISNULL", "SELECT ISNULL(a, 0) AS a FROM t", "SELECT ifnull(a, 0) AS a FROM t"],
   ["LEN ignores trailing blanks", "SELECT LEN(a + 'x') AS n FROM t", "SELECT length(rtrim(a || 'x')) AS n FROM t"],
   ["DB_ID() / DB_NAME()", "SELECT DB_ID() AS i, DB_NAME() AS n, DB_NAME(5) AS m, DB_ID(N'Shop') AS j",

@@ -23,12 +23,19 @@ export function rewriteExpressions(run: RewriteRun): void {
     const token = edits.tokens[index]!;
     if (token.kind === "sysvar") rewriteSystemVariable(run, index);
     if (token.kind === "nstring") edits.replace(index, token.text.slice(1));
+    // 0x… is a binary literal in T-SQL but a hex integer in SQLite; X'…' is SQLite's blob.
+    if (token.kind === "binary") edits.replace(index, binaryLiteral(token.text));
     if (isOp(token, "+")) concatenate(edits, index);
     const chain = readChain(edits.tokens, index);
     if (chain === null) continue;
     if (chain.parts.length === 1 && token.kind === "word" && rewriteFunction(run, index)) continue;
     rewriteName(run, index);
   }
+}
+
+function binaryLiteral(text: string): string {
+  const hex = text.slice(2);
+  return `X'${hex.length % 2 === 1 ? `0${hex}` : hex}'`;
 }
 
 /** Literal forms of session values. */

@@ -55,6 +55,12 @@ export class TdsConnection {
 
   private onData(chunk: Buffer): void {
     if (this.phase === "closed") return;
+    if (this.phase === "prelogin" && this.reader.bufferedBytes === 0 && chunk.length > 0
+      && chunk[0] !== PacketType.PRELOGIN && chunk[0] !== PacketType.LOGIN7) {
+      // Not a TDS client (or TDS 4.2/5.0): say so at once instead of waiting for a whole packet.
+      this.drop(`protocol violation: first packet type 0x${chunk[0]!.toString(16)}`);
+      return;
+    }
     try {
       this.reader.push(chunk);
       for (let message = this.reader.next(); message !== null; message = this.reader.next()) {

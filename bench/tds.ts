@@ -1,7 +1,9 @@
-// Commits/s of single-row INSERT transactions over TDS (tedious clients against a real
-// `mirrorlite start` process) at 1, 8 and 32 connections, interleaved in one run with the same
-// workload on the storage engine driven in-process. Medians of ROUNDS rounds; prints a
-// markdown table. Never part of `npm test`.
+// Commits/s of single-row INSERT transactions over TDS against a real `mirrorlite start`
+// process at 1, 8 and 32 connections, interleaved in one run with the same workload on the
+// storage engine driven in-process. Two clients: a lean raw-TDS load generator (the server's
+// own throughput) and tedious (what a Node application sees; its CPU competes with the server
+// on this machine's 2 cores). Medians of ROUNDS rounds; prints a markdown table. Never part of
+// `npm test`.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -9,6 +11,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Connection, Request } from "tedious";
 import { StorageEngine } from "../src/storage/engine.js";
+import { LeanClient } from "./tds_lean_client.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -56,20 +59,29 @@ function batch(connection: Connection, sql: string): Promise<void> {
   });
 }
 
-async function tdsRun(port: number, name: string, writers: number): Promise<number> {
+interface Client { batch(sql: string): Promise<void>; close(): void }
+type ClientKind = "lean" | "tedious";
+
+async function openClient(kind: ClientKind, port: number, database: string): Promise<Client> {
+  if (kind === "lean") return LeanClient.connect(port, "sa", PASSWORD, database);
+  const connection = await connect(port, database);
+  return { batch: (sql) => batch(connection, sql), close: () => connection.close() };
+}
+
+async function tdsRun(kind: ClientKind, port: number, name: string, writers: number): Promise<number> {
   const admin = await connect(port, "master");
   await batch(admin, `CREATE DATABASE ${name}`);
   await batch(admin, `USE ${name}; CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v NVARCHAR(100))`);
-  const connections = await Promise.all(Array.from({ length: writers }, () => connect(port, name)));
+  const clients = await Promise.all(Array.from({ length: writers }, () => openClient(kind, port, name)));
   const end = performance.now() + SECONDS * 1000;
   let commits = 0;
-  await Promise.all(connections.map(async (connection, w) => {
+  await Promise.all(clients.map(async (client, w) => {
     for (let i = 0; performance.now() < end; i++) {
-      await batch(connection, `INSERT INTO t(k, v) VALUES (${w * 1_000_000 + i}, N'${PAYLOAD}')`);
+      await client.batch(`INSERT INTO t(k, v) VALUES (${w * 1_000_000 + i}, N'${PAYLOAD}')`);
       commits++;
     }
   }));
-  for (const connection of connections) connection.close();
+  for (const client of clients) client.close();
   await new Promise((r) => setTimeout(r, 100));
   await batch(admin, `USE master; DROP DATABASE ${name}`);
   admin.close();
@@ -97,12 +109,14 @@ async function main(): Promise<void> {
   const engine = StorageEngine.open({ dataDir: path.join(dir, "engine"), readerThreads: 4, safeIntegers: true });
   const server = await startServer(path.join(dir, "server"));
   const inProcess = new Map<number, number[]>(CONNECTIONS.map((n) => [n, []]));
-  const overTds = new Map<number, number[]>(CONNECTIONS.map((n) => [n, []]));
+  const lean = new Map<number, number[]>(CONNECTIONS.map((n) => [n, []]));
+  const tedious = new Map<number, number[]>(CONNECTIONS.map((n) => [n, []]));
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const n of CONNECTIONS) {
         inProcess.get(n)!.push(await engineRun(engine, `e${round}n${n}`, n));
-        overTds.get(n)!.push(await tdsRun(server.port, `t${round}n${n}`, n));
+        lean.get(n)!.push(await tdsRun("lean", server.port, `l${round}n${n}`, n));
+        tedious.get(n)!.push(await tdsRun("tedious", server.port, `t${round}n${n}`, n));
       }
     }
   } finally {
@@ -110,15 +124,19 @@ async function main(): Promise<void> {
     await engine.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`| single-row INSERT commits/s, ${SECONDS}s per cell, median of ${ROUNDS} rounds | engine in-process | over TDS | TDS / in-process |`);
-  console.log("|---|---|---|---|");
+  const fmt = (values: number[]) => values.map((r) => r.toFixed(0)).join(", ");
+  console.log(`| single-row INSERT commits/s, ${SECONDS}s per cell, median of ${ROUNDS} rounds `
+    + "| engine in-process | TDS, lean client | lean / in-process | TDS, tedious | tedious / in-process |");
+  console.log("|---|---|---|---|---|---|");
   for (const n of CONNECTIONS) {
     const a = median(inProcess.get(n)!);
-    const b = median(overTds.get(n)!);
-    console.log(`| ${n} connection${n > 1 ? "s" : ""} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${(b / a).toFixed(2)}× |`);
+    const b = median(lean.get(n)!);
+    const c = median(tedious.get(n)!);
+    console.log(`| ${n} connection${n > 1 ? "s" : ""} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${(b / a).toFixed(2)}× `
+      + `| ${c.toFixed(0)} | ${(c / a).toFixed(2)}× |`);
   }
-  console.log(`all rounds: ${CONNECTIONS.map((n) => `${n}: engine ${inProcess.get(n)!.map((r) => r.toFixed(0)).join(", ")}`
-    + ` / tds ${overTds.get(n)!.map((r) => r.toFixed(0)).join(", ")}`).join("; ")}`);
+  console.log(`all rounds: ${CONNECTIONS.map((n) => `${n}: engine ${fmt(inProcess.get(n)!)} / lean ${fmt(lean.get(n)!)}`
+    + ` / tedious ${fmt(tedious.get(n)!)}`).join("; ")}`);
 }
 
 await main();

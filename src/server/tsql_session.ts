@@ -97,7 +97,7 @@ export class TsqlSession {
     const done = new DoneChain(out.tokens, () => this.inTransaction);
     let statements: Statement[];
     try {
-      statements = parseBatch(sql);
+      statements = parseBatch(sql, { checkLoneStatement: false });
     } catch (error) {
       this.writeError(out.tokens, done, error, 1);
       done.finish();

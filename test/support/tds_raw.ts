@@ -1,5 +1,6 @@
 // Hand-built TDS packets for bad-input tests: a PRELOGIN and a LOGIN7 as clients send them.
 import * as net from "node:net";
+import { buildLogin7, buildSqlBatch } from "../../src/tds/client_messages.js";
 
 export function packet(type: number, payload: Buffer, status = 0x01, lengthOverride?: number): Buffer {
   const header = Buffer.alloc(8);
@@ -17,34 +18,11 @@ export function prelogin(): Buffer {
 }
 
 export function login7(user: string, password: string, database = ""): Buffer {
-  const fields = ["host", user, password, "raw-test", "127.0.0.1", "", "raw", "", database];
-  const fixed = Buffer.alloc(94);
-  let offset = 94;
-  const data: Buffer[] = [];
-  fields.forEach((text, i) => {
-    let bytes = Buffer.from(text, "utf16le");
-    if (i === 2) bytes = Buffer.from(bytes.map((b) => (((b << 4) & 0xf0) | (b >> 4)) ^ 0xa5));
-    const slot = 36 + i * 4;
-    fixed.writeUInt16LE(offset, slot);
-    fixed.writeUInt16LE(i === 5 ? 0 : text.length, slot + 2);
-    data.push(bytes);
-    offset += bytes.length;
-  });
-  for (const slot of [78, 82, 86]) fixed.writeUInt16LE(offset, slot);
-  fixed.writeUInt32LE(0x74000004, 4);
-  fixed.writeUInt32LE(4096, 8);
-  const payload = Buffer.concat([fixed, ...data]);
-  payload.writeUInt32LE(payload.length, 0);
-  return packet(0x10, payload);
+  return packet(0x10, buildLogin7({ userName: user, password, database }));
 }
 
 export function sqlBatch(sql: string): Buffer {
-  const headers = Buffer.alloc(22);
-  headers.writeUInt32LE(22, 0);
-  headers.writeUInt32LE(18, 4);
-  headers.writeUInt16LE(2, 8);
-  headers.writeUInt32LE(1, 18);
-  return packet(0x01, Buffer.concat([headers, Buffer.from(sql, "utf16le")]));
+  return packet(0x01, buildSqlBatch(sql));
 }
 
 /** Opens a socket and resolves when it connected. */

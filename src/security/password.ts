@@ -41,6 +41,29 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && crypto.timingSafeEqual(key, expected);
 }
 
+const VERIFIED_CACHE_ENTRIES_MAX = 1024;
+
+/**
+ * Password checks with a memory of recent successes: a connection pool that logs in again and
+ * again pays scrypt (~60 ms of CPU here) once per login and password, not once per connection.
+ * Entries are keyed by an HMAC under a per-process random key (never the password) and bound
+ * to the stored hash, so ALTER LOGIN … PASSWORD invalidates them; failures are never cached,
+ * so guessing stays slow.
+ */
+export class PasswordVerifier {
+  private readonly key = crypto.randomBytes(32);
+  private readonly verified = new Map<string, string>();
+
+  async verify(loginName: string, password: string, stored: string): Promise<boolean> {
+    const id = crypto.createHmac("sha256", this.key).update(`${loginName.toLowerCase()}\0${password}`).digest("base64");
+    if (this.verified.get(id) === stored) return true;
+    if (!await verifyPassword(password, stored)) return false;
+    if (this.verified.size >= VERIFIED_CACHE_ENTRIES_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(id, stored);
+    return true;
+  }
+}
+
 function scrypt(password: string, salt: Buffer, cost: crypto.ScryptOptions = SCRYPT,
   keyBytes: number = SCRYPT.keyBytes): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -9,7 +9,6 @@ import { encodeMessage, MessageReader, PacketType, ProtocolViolation,
 import { buildPreloginReply, Encryption, parsePrelogin } from "../tds/prelogin.js";
 import { parseSqlBatch } from "../tds/requests.js";
 import { DoneStatus, TokenWriter } from "../tds/tokens.js";
-import { verifyPassword } from "../security/password.js";
 import type { Instance } from "./instance.js";
 import { PRODUCT_VERSION } from "./instance.js";
 import { ResponseStream } from "./response.js";
@@ -158,7 +157,7 @@ export class TdsConnection {
     if (login.integratedSecurity) return [new SqlError("LOGIN_INTEGRATED_REFUSED")];
     if (this.instance.stoppingNow) return [new SqlError("SERVER_SHUTTING_DOWN")];
     const entry = this.instance.catalog.login(login.userName);
-    const ok = entry !== undefined && !entry.disabled && await verifyPassword(login.password, entry.passwordHash);
+    const ok = entry !== undefined && !entry.disabled && await this.instance.passwords.verify(entry.name, login.password, entry.passwordHash);
     if (!ok || entry === undefined) return [new SqlError("LOGIN_FAILED", [login.userName])];
     const databaseName = login.database !== "" ? login.database : entry.defaultDatabase;
     const target = this.instance.database(databaseName);

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { MasterCatalog, MASTER_DATABASE_ID, type DatabaseEntry } from "../catalog/master.js";
 import { SqlError } from "../errors/sql_error.js";
+import { PasswordVerifier } from "../security/password.js";
 import type { MirrorliteDatabase } from "../storage/database.js";
 import { StorageEngine } from "../storage/engine.js";
 import { CatalogViews } from "./catalog_views.js";
@@ -28,6 +29,7 @@ export interface InstanceOptions {
 
 export class Instance {
   readonly versionText = VERSION_TEXT;
+  readonly passwords = new PasswordVerifier();
   private readonly openDatabases = new Map<number, MirrorliteDatabase>();
   private readonly users = new Map<number, number>();
   private readonly connections = new Set<TdsConnection>();

@@ -53,15 +53,16 @@ export class ResponseStream {
 
   private writePacket(payload: Buffer, status: number): boolean {
     if (this.socket.destroyed) return true;
-    const header = Buffer.alloc(HEADER_BYTES);
-    header[0] = PacketType.TABULAR_RESULT;
-    header[1] = status;
-    header.writeUInt16BE(HEADER_BYTES + payload.length, 2);
-    header.writeUInt16BE(this.spid & 0xffff, 4);
-    header[6] = this.packetId;
-    header[7] = 0;
+    const packet = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+    packet[0] = PacketType.TABULAR_RESULT;
+    packet[1] = status;
+    packet.writeUInt16BE(HEADER_BYTES + payload.length, 2);
+    packet.writeUInt16BE(this.spid & 0xffff, 4);
+    packet[6] = this.packetId;
+    packet[7] = 0;
+    payload.copy(packet, HEADER_BYTES);
     this.packetId = (this.packetId + 1) % 256;
-    return this.socket.write(Buffer.concat([header, payload]));
+    return this.socket.write(packet);
   }
 
   private drained(): Promise<void> {

@@ -3,11 +3,13 @@
 import { assert } from "../util/assert.js";
 
 const CHUNK_BYTES = 16 * 1024;
+/** Most responses are a DONE token or a few rows: start small (from Node's pool), then grow. */
+const FIRST_CHUNK_BYTES = 256;
 
 export class ByteWriter {
   private chunks: Buffer[] = [];
   private chunksBytes = 0;
-  private current = Buffer.allocUnsafe(CHUNK_BYTES);
+  private current = Buffer.allocUnsafe(FIRST_CHUNK_BYTES);
   private position = 0;
 
   get byteLength(): number {
@@ -32,7 +34,7 @@ export class ByteWriter {
       this.chunks.push(this.current.subarray(0, this.position));
       this.chunksBytes += this.position;
     }
-    this.current = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    this.current = Buffer.allocUnsafe(Math.max(Math.min(CHUNK_BYTES, this.current.length * 4), bytes));
     this.position = 0;
   }
 

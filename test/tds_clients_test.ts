@@ -77,6 +77,13 @@ test("tedious: transactions roll back and commit; wrong password is 18456", asyn
   assert.deepEqual(rows.rows[0], [{ id: 2, v: "kept" }]);
   assert.equal(rows.rows[1]![0]!.n, 0);
   await assert.rejects(query(c, "COMMIT"), { number: 3902 });
+  // SET LOCK_TIMEOUT: a writer blocked by another session's open transaction gets 1222.
+  const holder = await connect(server.port, "txn");
+  await query(holder, "BEGIN TRAN; INSERT INTO t VALUES (3, N'held')");
+  await assert.rejects(query(c, "SET LOCK_TIMEOUT 300; INSERT INTO t VALUES (4, N'blocked')"), { number: 1222 });
+  await query(holder, "ROLLBACK");
+  await query(c, "INSERT INTO t VALUES (4, N'free'); SET LOCK_TIMEOUT -1");
+  await close(holder);
   await assert.rejects(query(c, "DROP DATABASE txn"), { number: 3702 });
   await query(c, "USE master; DROP DATABASE txn");
   await assert.rejects(query(c, "USE txn"), { number: 911 });
@@ -128,4 +135,19 @@ test("mirrorlite sql: GO batches, tables, -b exit codes, -i files", () => {
   const badLogin = spawnSync(process.execPath, [MAIN, "sql", "-S", `127.0.0.1,${server.port}`, "-U", "sa", "-P", "x", "-Q", "SELECT 1"], { encoding: "utf8" });
   assert.equal(badLogin.status, 1);
   assert.match(badLogin.stdout, /Login failed for user 'sa'/);
+});
+
+test("first start refuses a missing or weak sa password, and leaves the directory uninitialised", () => {
+  const dir = path.join(temp.dir, "refused");
+  const env = { ...process.env };
+  delete env.MSSQL_SA_PASSWORD;
+  const start = (extra: string[]) => spawnSync(process.execPath, [MAIN, "start", "--data", dir, "--port", "0", ...extra],
+    { encoding: "utf8", env, timeout: 30_000 });
+  const missing = start([]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /needs the sa password: set MSSQL_SA_PASSWORD or pass --sa-password/);
+  const weak = start(["--sa-password", "password"]);
+  assert.equal(weak.status, 1);
+  assert.match(weak.stderr, /not complex enough/);
+  assert.equal(fs.existsSync(path.join(dir, "catalog.json")), false);
 });

@@ -96,6 +96,22 @@ export const errorCatalog = {
     number: 259, symbol: "ADHOC_CATALOG_UPDATE", severity: 16, state: 1,
     text: "Ad hoc updates to system catalogs are not allowed.",
   },
+  CONVERSION_FAILED: {
+    number: 245, symbol: "CONVERSION_FAILED", severity: 16, state: 1,
+    text: "Conversion failed when converting the %s value '%s' to data type %s.",
+  },
+  IMPLICIT_CONVERSION: {
+    number: 257, symbol: "IMPLICIT_CONVERSION", severity: 16, state: 3,
+    text: "Implicit conversion from data type %s to %s is not allowed.",
+  },
+  ARITHMETIC_OVERFLOW: {
+    number: 8115, symbol: "ARITHMETIC_OVERFLOW", severity: 16, state: 2,
+    text: "Arithmetic overflow error converting expression to data type %s.",
+  },
+  STRING_TRUNCATED: {
+    number: 8152, symbol: "STRING_TRUNCATED", severity: 16, state: 30,
+    text: "String or binary data would be truncated.",
+  },
   SERVER_SHUTTING_DOWN: {
     number: 6005, symbol: "SHUTDOWN_IN_PROGRESS", severity: 14, state: 2,
     text: "SHUTDOWN is in progress.",

@@ -3,18 +3,11 @@
 // dynamically typed, so a value may not fit the column chosen for it; the conversion then fails
 // the way SQL Server's implicit conversions fail (errors 245, 257, 8115, 8152) so the runtime can
 // report a normal SQL error instead of sending bytes a client would misread.
+import { SqlError } from "../errors/sql_error.js";
 import type { ColumnKind, ColumnType } from "./types.js";
 
-/** A value that cannot be sent as its column's type; fields match an ERROR token's. */
-export class ValueConversionError extends Error {
-  override readonly name = "ValueConversionError";
-  readonly number: number;
-  readonly severity = 16;
-  constructor(number: number, message: string) {
-    super(message);
-    this.number = number;
-  }
-}
+/** A value SQL Server would refuse to convert to its column's type: a catalog SqlError. */
+export class ValueConversionError extends SqlError {}
 
 /** What row() writes for one non-null cell of each kind. */
 export type WireValue = number | bigint | string | Buffer;
@@ -81,22 +74,19 @@ export function kindTypeName(kind: ColumnKind): string {
 
 function conversionFailed(value: unknown, kind: ColumnKind): ValueConversionError {
   const shown = valueToText(value).slice(0, 100);
-  return new ValueConversionError(245, `Conversion failed when converting the ` +
-    `${sourceTypeName(value)} value '${shown}' to data type ${kindTypeName(kind)}.`);
+  return new ValueConversionError("CONVERSION_FAILED", [sourceTypeName(value), shown, kindTypeName(kind)]);
 }
 
 function implicitNotAllowed(value: unknown, kind: ColumnKind): ValueConversionError {
-  return new ValueConversionError(257, `Implicit conversion from data type ` +
-    `${sourceTypeName(value)} to ${kindTypeName(kind)} is not allowed.`);
+  return new ValueConversionError("IMPLICIT_CONVERSION", [sourceTypeName(value), kindTypeName(kind)]);
 }
 
 function overflow(kind: ColumnKind): ValueConversionError {
-  return new ValueConversionError(8115,
-    `Arithmetic overflow error converting expression to data type ${kindTypeName(kind)}.`);
+  return new ValueConversionError("ARITHMETIC_OVERFLOW", [kindTypeName(kind)]);
 }
 
 function truncated(): ValueConversionError {
-  return new ValueConversionError(8152, "String or binary data would be truncated.");
+  return new ValueConversionError("STRING_TRUNCATED");
 }
 
 /**

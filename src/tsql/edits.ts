@@ -175,7 +175,8 @@ function matchParens(tokens: readonly Token[]): { match: number[]; depth: number
 
 /** Is the token the word `word` (upper case), in any case? */
 export function isWord(token: Token | undefined, word: string): boolean {
-  return token?.kind === "word" && token.text.toUpperCase() === word;
+  // The length test first: rules ask this of every token, and most differ in length.
+  return token?.kind === "word" && token.text.length === word.length && token.text.toUpperCase() === word;
 }
 
 export function isOp(token: Token | undefined, op: string): boolean {

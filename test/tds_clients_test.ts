@@ -52,6 +52,13 @@ test("tedious: database, T-SQL types, N'' literals, typed rows, TOP, errors", as
   const identity = await query(c, "INSERT INTO customers (name) VALUES (N'Last'); SELECT SCOPE_IDENTITY() AS id");
   assert.equal(Number(identity.rows[0]![0]!.id), 6);
 
+  // Multi-packet responses: a 200 KB NVARCHAR(MAX) value and 20,000 rows, streamed in flushes.
+  await query(c, `INSERT INTO customers (name) VALUES (N'${"ü".repeat(100_000)}')`);
+  const big = await query(c, "SELECT name FROM customers WHERE id = 7");
+  assert.equal(big.rows[0]![0]!.name, "ü".repeat(100_000));
+  const many = await query(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) SELECT i, 'row ' || i AS label FROM n");
+  assert.equal(many.rows[0]!.length, 20_000);
+  assert.deepEqual(many.rows[0]![19_999], { i: 20_000, label: "row 20000" });
   await assert.rejects(query(c, "SELECT * FROM no_such_table"), (error: Error & { number?: number; class?: number }) =>
     error.number === 208 && error.class === 16 && /Invalid object name 'no_such_table'/.test(error.message));
   await assert.rejects(query(c, "SELECT * FROM"), { number: 102 });

@@ -1,68 +1,32 @@
 // One response message streamed to the client: token bytes are cut into packets of the
-// negotiated size as they are produced, EOM only on the last, so a large result set never sits
-// whole in memory and the socket's backpressure paces the producer.
+// negotiated size as they are produced (MessageEncoder), EOM only on the last, so a large
+// result set never sits whole in memory and the socket's backpressure paces the producer.
 import type { Socket } from "node:net";
-import { PacketStatus, PacketType } from "../tds/packet.js";
+import { MessageEncoder, PacketType } from "../tds/packet.js";
 import { TokenWriter } from "../tds/tokens.js";
-
-const HEADER_BYTES = 8;
 
 export class ResponseStream {
   readonly tokens = new TokenWriter();
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private packetId = 1;
+  private readonly encoder: MessageEncoder;
 
-  constructor(private readonly socket: Socket, private readonly packetBytes: number,
-    private readonly spid: number) {}
+  constructor(private readonly socket: Socket, packetBytes: number, spid: number) {
+    this.encoder = new MessageEncoder(PacketType.TABULAR_RESULT, packetBytes, spid);
+  }
 
   /** Sends every whole packet produced so far; waits while the socket's buffer is full. */
   async flush(): Promise<void> {
-    this.collect();
-    const payloadBytes = this.packetBytes - HEADER_BYTES;
-    while (this.pendingBytes >= payloadBytes + 1) {
-      // Keep at least one byte back so the final packet (with EOM) is never empty.
-      const writable = this.writePacket(this.takePending(payloadBytes), 0);
-      if (!writable) await this.drained();
-    }
-  }
-
-  /** Ends the message: the rest of the bytes with EOM. */
-  async end(): Promise<void> {
-    await this.flush();
-    this.collect();
-    const writable = this.writePacket(this.takePending(this.pendingBytes), PacketStatus.EOM);
-    if (!writable) await this.drained();
-  }
-
-  private collect(): void {
     if (this.tokens.byteLength === 0) return;
-    const chunk = this.tokens.take();
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
+    await this.write(this.encoder.push(this.tokens.take()));
   }
 
-  private takePending(bytes: number): Buffer {
-    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-    const head = all.subarray(0, bytes);
-    const rest = all.subarray(bytes);
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingBytes = rest.length;
-    return head;
+  /** Ends the message: the rest of the bytes, the last packet with EOM. */
+  async end(): Promise<void> {
+    await this.write(this.encoder.finish(this.tokens.take()));
   }
 
-  private writePacket(payload: Buffer, status: number): boolean {
-    if (this.socket.destroyed) return true;
-    const packet = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-    packet[0] = PacketType.TABULAR_RESULT;
-    packet[1] = status;
-    packet.writeUInt16BE(HEADER_BYTES + payload.length, 2);
-    packet.writeUInt16BE(this.spid & 0xffff, 4);
-    packet[6] = this.packetId;
-    packet[7] = 0;
-    payload.copy(packet, HEADER_BYTES);
-    this.packetId = (this.packetId + 1) % 256;
-    return this.socket.write(packet);
+  private async write(packets: Buffer): Promise<void> {
+    if (packets.length === 0 || this.socket.destroyed) return;
+    if (!this.socket.write(packets)) await this.drained();
   }
 
   private drained(): Promise<void> {

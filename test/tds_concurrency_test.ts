@@ -39,3 +39,22 @@ test("a multi-second query runs beside SELECT 1 round trips and inserts", { time
     temp.remove();
   }
 });
+
+test("ATTENTION cancels a running query; the connection stays usable", { timeout: 60_000 }, async () => {
+  const temp = tempDir("tds-cancel");
+  const server = await startServer(path.join(temp.dir, "data"));
+  try {
+    const c = await connect(server.port);
+    const endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+    const cancelled = query(c, endless);
+    await new Promise((r) => setTimeout(r, 300));
+    c.cancel();
+    await assert.rejects(cancelled, { code: "ECANCEL" });
+    const after = await query(c, "SELECT 1 AS one");
+    assert.equal(after.rows[0]![0]!.one, 1);
+    await close(c);
+  } finally {
+    assert.equal(await server.stop(), 0);
+    temp.remove();
+  }
+});

@@ -112,6 +112,38 @@ export const errorCatalog = {
     number: 8152, symbol: "STRING_TRUNCATED", severity: 16, state: 30,
     text: "String or binary data would be truncated.",
   },
+  RAISERROR_NEEDS_LOG: {
+    number: 2754, symbol: "RAISERROR_SEVERITY_LOG", severity: 16, state: 1,
+    text: "Error severity levels greater than 18 can only be specified by members of the sysadmin role, using the WITH LOG option.",
+  },
+  RAISERROR_SEVERITY: {
+    number: 2755, symbol: "RAISERROR_BAD_SEVERITY", severity: 16, state: 1,
+    text: "The severity %s is outside the range 0 to 25.",
+  },
+  RAISERROR_NO_MESSAGE: {
+    number: 18054, symbol: "RAISERROR_NO_MESSAGE", severity: 16, state: 1,
+    text: "Error %s, severity %s, state %s was raised, but no message with that error number was found in sys.messages. If error is larger than 50000, make sure the user-defined message is added using sp_addmessage.",
+  },
+  PROCEDURE_NOT_FOUND: {
+    number: 2812, symbol: "PROC_NOT_FOUND", severity: 16, state: 62,
+    text: "Could not find stored procedure '%s'.",
+  },
+  PREPARED_HANDLE_INVALID: {
+    number: 8179, symbol: "PREPARED_HANDLE_INVALID", severity: 16, state: 2,
+    text: "Could not find prepared statement with handle %s.",
+  },
+  PROCEDURE_PARAMETER_MISSING: {
+    number: 201, symbol: "PARAMETER_MISSING", severity: 16, state: 4,
+    text: "Procedure or function '%s' expects parameter '%s', which was not supplied.",
+  },
+  PARAMETER_NOT_DECLARED: {
+    number: 8145, symbol: "PARAMETER_NOT_DECLARED", severity: 16, state: 1,
+    text: "%s is not a parameter for procedure %s.",
+  },
+  TRANSACTION_MANAGER_REQUEST: {
+    number: 8524, symbol: "TM_REQUEST_UNSUPPORTED", severity: 16, state: 1,
+    text: "The current transaction could not be exported to the remote provider (transaction manager request %s is not supported).",
+  },
   SERVER_SHUTTING_DOWN: {
     number: 6005, symbol: "SHUTDOWN_IN_PROGRESS", severity: 14, state: 2,
     text: "SHUTDOWN is in progress.",
@@ -186,6 +218,32 @@ export const errorCatalog = {
   CROSS_DATABASE_REFERENCE: {
     number: 40515, symbol: "UNSUPPORTED_DATABASE_REFERENCE", severity: 16, state: 1,
     text: "Reference to database and/or server name in '%s' is not supported in this version of SQL Server.",
+  },
+  // TLS
+  ENCRYPTION_REQUIRED: {
+    number: 17835, symbol: "ENCRYPTION_REQUIRED", severity: 20, state: 1,
+    text: "Encryption is required to connect to this server but the client library does not support encryption; the connection has been closed. Please upgrade your client library.",
+  },
+  // TDS types and RPC: conversions of result values to a column's declared type (src/tds).
+  DATE_CONVERSION_FAILED: {
+    number: 241, symbol: "DATE_CONVERSION_FAILED", severity: 16, state: 1,
+    text: "Conversion failed when converting date and/or time from character string.",
+  },
+  DATETIME_OUT_OF_RANGE: {
+    number: 242, symbol: "DATETIME_OUT_OF_RANGE", severity: 16, state: 3,
+    text: "The conversion of a %s data type to a %s data type resulted in an out-of-range value.",
+  },
+  OPERAND_TYPE_CLASH: {
+    number: 206, symbol: "OPERAND_TYPE_CLASH", severity: 16, state: 2,
+    text: "Operand type clash: %s is incompatible with %s",
+  },
+  NUMERIC_CONVERSION_FAILED: {
+    number: 8114, symbol: "NUMERIC_CONVERSION_FAILED", severity: 16, state: 5,
+    text: "Error converting data type %s to %s.",
+  },
+  GUID_CONVERSION_FAILED: {
+    number: 8169, symbol: "GUID_CONVERSION_FAILED", severity: 16, state: 2,
+    text: "Conversion failed when converting from a character string to uniqueidentifier.",
   },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -3,15 +3,17 @@
 // holding only DONE(ATTN)). Bad input closes only this connection; its transaction rolls back.
 import type { Socket } from "node:net";
 import { SqlError } from "../errors/sql_error.js";
+import { negotiateEncryption, type ServerEncryption, type TlsUse } from "../tds/encryption.js";
 import { parseLogin7, type Login7 } from "../tds/login7.js";
 import { encodeMessage, MessageReader, PacketType, ProtocolViolation,
   type IncomingMessage } from "../tds/packet.js";
-import { buildPreloginReply, Encryption, parsePrelogin } from "../tds/prelogin.js";
-import { parseSqlBatch } from "../tds/requests.js";
+import { buildPreloginReply, parsePrelogin } from "../tds/prelogin.js";
 import { DoneStatus, TokenWriter } from "../tds/tokens.js";
 import type { Instance } from "./instance.js";
 import { PRODUCT_VERSION } from "./instance.js";
 import { ResponseStream } from "./response.js";
+import { TdsSocket } from "./tds_socket.js";
+import { dispatchRequest } from "./dispatch.js";
 import { TsqlSession } from "./tsql_session.js";
 import { writeLoginResponse } from "./login_response.js";
 
@@ -37,13 +39,18 @@ export class TdsConnection {
   private session: TsqlSession | null = null;
   private readonly loginTimer: NodeJS.Timeout;
   private closed: Promise<void> = Promise.resolve();
+  /** The client's stream: plaintext TDS whatever the wire carries (raw, TDS 7.x TLS, TDS 8.0). */
+  private readonly socket: TdsSocket;
+  /** What the PRELOGIN exchange agreed on; checked when LOGIN7 arrives. */
+  private tlsUse: TlsUse = "none";
 
-  constructor(private readonly instance: Instance, private readonly socket: Socket, loginTimeoutMs: number) {
+  constructor(private readonly instance: Instance, rawSocket: Socket, loginTimeoutMs: number) {
     this.spid = instance.nextSpid();
     this.loginTimer = setTimeout(() => this.drop("login timeout"), loginTimeoutMs);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("error", () => this.drop("socket error"));
-    socket.on("close", () => this.drop("closed by client"));
+    this.socket = new TdsSocket(rawSocket, instance.tls, {
+      data: (chunk) => this.onData(chunk),
+      close: (reason) => this.drop(reason),
+    });
   }
 
   /** Instance shutdown: stop the running request, roll back, close. */
@@ -126,14 +133,29 @@ export class TdsConnection {
       return this.login(message);
     }
     if (message.type !== PacketType.PRELOGIN) return this.drop("expected PRELOGIN");
-    parsePrelogin(message.payload);
-    const reply = buildPreloginReply({ version: PRODUCT_VERSION, encryption: Encryption.NOT_SUP });
+    const client = parsePrelogin(message.payload);
+    const decision = negotiateEncryption(client.encryption, this.serverEncryption());
+    const reply = buildPreloginReply({ version: PRODUCT_VERSION, encryption: decision.reply });
     this.socket.write(encodeMessage(PacketType.TABULAR_RESULT, reply, PACKET_BYTES_DEFAULT, 0));
+    this.tlsUse = decision.tls;
+    // The client's next bytes are its TLS handshake, wrapped in PRELOGIN packets.
+    if (decision.tls !== "none") this.socket.startTls();
     this.phase = "login";
+  }
+
+  private serverEncryption(): ServerEncryption {
+    if (this.socket.encryption === "strict") return "inside-tls";
+    return this.instance.tls.forceEncryption ? "forced" : "certificate";
   }
 
   private async login(message: IncomingMessage): Promise<void> {
     if (message.type !== PacketType.LOGIN7) return this.drop("expected LOGIN7");
+    const encrypted = this.socket.encryption !== "none";
+    if (!encrypted && (this.tlsUse !== "none" || this.instance.tls.forceEncryption)) {
+      return this.refuseUnencrypted();
+    }
+    // Login-only encryption (the client answered OFF): the LOGINACK and all after it in plaintext.
+    if (this.tlsUse === "login-only") this.socket.stopTls();
     const login = parseLogin7(message.payload);
     const out = new ResponseStream(this.socket, PACKET_BYTES_DEFAULT, this.spid);
     const failure = await this.authenticate(login);
@@ -150,6 +172,15 @@ export class TdsConnection {
     // Clients send nothing between LOGIN7 and the LOGINACK, so no buffered bytes are lost here.
     this.reader = new MessageReader({ packetBytesMax: PACKET_BYTES_MAX, messageBytesMax: MESSAGE_BYTES_MAX });
     this.phase = "ready";
+  }
+
+  /** A plaintext LOGIN7 where TLS was agreed on or is forced: SQL Server's 17835, then close. */
+  private async refuseUnencrypted(): Promise<void> {
+    const out = new ResponseStream(this.socket, PACKET_BYTES_DEFAULT, this.spid);
+    out.tokens.error(this.errorToken(new SqlError("ENCRYPTION_REQUIRED"), 1));
+    out.tokens.done(DoneStatus.ERROR, 0, 0);
+    await out.end();
+    return this.drop("login refused: the client does not encrypt and encryption is required");
   }
 
   /** Returns the errors to send, or null when the login succeeded (and the session exists). */
@@ -175,15 +206,7 @@ export class TdsConnection {
       await out.end();
       return this.answerAttention();
     }
-    if (message.type === PacketType.SQL_BATCH) {
-      const batch = parseSqlBatch(message.payload);
-      await this.session!.runBatch(batch.sql, out, () => this.attentionPending);
-    } else {
-      // RPC, transaction manager and bulk load requests arrive with the next TDS issue.
-      const error = new SqlError("SQL_SYNTAX_ERROR", [`TDS request type 0x${message.type.toString(16)}`]);
-      out.tokens.error(this.errorToken(error, 1));
-      out.tokens.done(DoneStatus.ERROR, 0, 0);
-    }
+    await dispatchRequest(this.session!, message, out, () => this.attentionPending);
     await out.end();
     await this.answerAttention();
   }

@@ -7,7 +7,7 @@ import { rewriteData } from "../tsql/rewrite.js";
 import type { Statement } from "../tsql/statements.js";
 import type { ColumnInfo } from "../storage/writer_protocol.js";
 import type { ResponseStream } from "./response.js";
-import type { DoneChain, TsqlSession } from "./tsql_session.js";
+import type { DoneChain, StatementParameters, TsqlSession } from "./tsql_session.js";
 
 type DataStatement = Extract<Statement, { kind: "data" }>;
 
@@ -18,19 +18,15 @@ const COUNTED = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE"]);
 const FLUSH_BYTES = 64 * 1024;
 
 export async function runDataStatement(session: TsqlSession, statement: DataStatement,
-  out: ResponseStream, done: DoneChain): Promise<void> {
-  const sql = rewriteData(statement, {
-    spid: session.spid, databaseName: session.databaseName, databaseId: session.databaseId,
-    serverName: session.instance.serverName, version: session.instance.versionText,
-    trancount: session.trancount, rowcount: Number(session.rowcount), identity: session.identity,
-  });
+  out: ResponseStream, done: DoneChain, parameters: StatementParameters): Promise<void> {
+  const sql = rewriteForSession(session, statement, parameters);
   const verb = firstKeyword(sql);
   let result: { columns: ColumnInfo[] | null; rows: unknown[][] | null; changes: number; lastInsertRowid: number };
   if (statement.catalogViews.length > 0) {
     const views = session.instance.views;
     result = { ...views.query(sql, statement.catalogViews), changes: 0, lastInsertRowid: 0 };
   } else {
-    const reply = await session.storageSession().execute(sql, [], { raw: true });
+    const reply = await session.storageSession().execute(sql, bindings(parameters), { raw: true });
     result = { columns: reply.columns, rows: reply.rows as unknown[][] | null, changes: reply.changes,
       lastInsertRowid: reply.lastInsertRowid };
   }
@@ -55,6 +51,26 @@ async function streamRows(columns: ColumnInfo[], rows: unknown[][], out: Respons
     out.tokens.row(types, row);
     if (out.tokens.byteLength >= FLUSH_BYTES) await out.flush();
   }
+}
+
+/** The statement in SQLite's dialect with this session's values (DB_NAME(), @@SPID, …). */
+export function rewriteForSession(session: TsqlSession, statement: DataStatement,
+  parameters: StatementParameters): string {
+  return rewriteData(statement, {
+    spid: session.spid, databaseName: session.databaseName, databaseId: session.databaseId,
+    serverName: session.instance.serverName, version: session.instance.versionText,
+    trancount: session.trancount, rowcount: Number(session.rowcount), identity: session.identity,
+    serverProperties: session.instance.serverProperties,
+    parameters: new Set(parameters.keys()),
+  });
+}
+
+/** better-sqlite3 binds `@name` from an object keyed by name without the '@'. */
+export function bindings(parameters: StatementParameters): unknown[] {
+  if (parameters.size === 0) return [];
+  const named: Record<string, unknown> = {};
+  for (const [name, value] of parameters) named[name.slice(1)] = value;
+  return [named];
 }
 
 function firstKeyword(sql: string): string {

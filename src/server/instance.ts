@@ -5,10 +5,13 @@ import * as net from "node:net";
 import { MasterCatalog, MASTER_DATABASE_ID, type DatabaseEntry } from "../catalog/master.js";
 import { SqlError } from "../errors/sql_error.js";
 import { PasswordVerifier } from "../security/password.js";
+import { generatedCredentials, readConfiguredCredentials, type ConfiguredCertificate,
+  type ServerCredentials } from "../security/server_certificate.js";
 import type { MirrorliteDatabase } from "../storage/database.js";
 import { StorageEngine } from "../storage/engine.js";
 import { CatalogViews } from "./catalog_views.js";
 import { TdsConnection } from "./connection.js";
+import { createTlsSettings, type TlsSettings } from "./tds_socket.js";
 
 export const PRODUCT_VERSION: [number, number, number, number] = [16, 0, 1000, 6];
 export const PRODUCT_NAME = "mirrorlite";
@@ -25,11 +28,17 @@ export interface InstanceOptions {
   readonly durabilityTestMode?: boolean;
   /** Unauthenticated connections are dropped after this long (a half-sent login holds nothing). */
   readonly loginTimeoutMs?: number;
+  /** PEM certificate and key for TLS; without them a self-signed pair in the data directory. */
+  readonly tlsCertificate?: ConfiguredCertificate | undefined;
+  /** Refuse clients that do not encrypt (PRELOGIN answers REQ). */
+  readonly forceEncryption?: boolean;
 }
 
 export class Instance {
   readonly versionText = VERSION_TEXT;
   readonly passwords = new PasswordVerifier();
+  /** SERVERPROPERTY() values that tools ask for; anything else is NULL, as SQL Server does. */
+  readonly serverProperties: ReadonlyMap<string, string | number>;
   private readonly openDatabases = new Map<number, MirrorliteDatabase>();
   private readonly users = new Map<number, number>();
   private readonly connections = new Set<TdsConnection>();
@@ -39,13 +48,31 @@ export class Instance {
 
   readonly views: CatalogViews;
 
+  /** TLS for every TDS connection: secure contexts and whether encryption is forced. */
+  readonly tls: TlsSettings;
+
   private constructor(readonly options: InstanceOptions, readonly engine: StorageEngine,
-    readonly catalog: MasterCatalog) {
+    readonly catalog: MasterCatalog, readonly tlsCredentials: ServerCredentials) {
+    this.tls = createTlsSettings(tlsCredentials.certPem, tlsCredentials.keyPem,
+      options.forceEncryption ?? false);
     this.views = new CatalogViews(this);
+    this.serverProperties = new Map<string, string | number>([
+      ["PRODUCTVERSION", PRODUCT_VERSION.join(".")], ["PRODUCTMAJORVERSION", PRODUCT_VERSION[0]],
+      ["PRODUCTMINORVERSION", PRODUCT_VERSION[1]], ["PRODUCTBUILD", PRODUCT_VERSION[2]],
+      ["PRODUCTLEVEL", "RTM"], ["EDITION", "Developer Edition (64-bit)"], ["ENGINEEDITION", 3],
+      ["EDITIONID", 1_872_460_670], ["SERVERNAME", catalog.serverName], ["MACHINENAME", catalog.serverName],
+      ["COLLATION", "SQL_Latin1_General_CP1_CI_AS"],
+      ["ISCLUSTERED", 0], ["ISHADRENABLED", 0], ["ISINTEGRATEDSECURITYONLY", 0],
+      ["ISFULLTEXTINSTALLED", 0], ["ISSINGLEUSER", 0], ["PROCESSID", process.pid],
+      ["SQLCHARSETNAME", "iso_1"], ["SQLSORTORDERNAME", "nocase_iso"],
+    ]);
   }
 
   /** Opens (or on first start initialises) the data directory and recovers every database. */
   static async open(options: InstanceOptions, now: Date): Promise<Instance> {
+    // A configured certificate is checked first: a typo must not leave a new data directory.
+    const configured = options.tlsCertificate === undefined ? null
+      : readConfiguredCredentials(options.tlsCertificate, now);
     fs.mkdirSync(options.dataDir, { recursive: true });
     const engine = StorageEngine.open({
       dataDir: options.dataDir, readerThreads: options.readerThreads ?? 4, safeIntegers: true,
@@ -55,7 +82,8 @@ export class Instance {
       const catalog = MasterCatalog.exists(engine.dataDir)
         ? MasterCatalog.load(engine.dataDir)
         : await MasterCatalog.initialise(engine.dataDir, options.name, options.saPassword, now);
-      const instance = new Instance(options, engine, catalog);
+      const credentials = configured ?? await generatedCredentials(engine.dataDir, catalog.serverName, now);
+      const instance = new Instance(options, engine, catalog, credentials);
       await instance.reconcile(now);
       return instance;
     } catch (error) {

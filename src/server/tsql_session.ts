@@ -8,6 +8,9 @@ import { StatementError, type Session } from "../storage/session.js";
 import { parseBatch } from "../tsql/parser.js";
 import type { Statement } from "../tsql/statements.js";
 import { DoneStatus, EnvChange, type TokenWriter } from "../tds/tokens.js";
+import { DoneChain } from "./done_chain.js";
+import { runPrint, runRaiserror } from "./messages.js";
+import { PreparedStatements } from "./rpc.js";
 import type { Instance } from "./instance.js";
 import { infoToken } from "./login_response.js";
 import type { ResponseStream } from "./response.js";
@@ -16,32 +19,10 @@ import { runDataStatement } from "./data_statement.js";
 
 type Of<K extends Statement["kind"]> = Extract<Statement, { kind: K }>;
 
-/** DONE tokens are held back one step: only the last one of a response lacks the MORE bit. */
-export class DoneChain {
-  private pending: { status: number; curCmd: number; count: number | bigint } | null = null;
+/** sp_executesql / sp_execute parameter values by lower-cased name with '@'. */
+export type StatementParameters = ReadonlyMap<string, unknown>;
 
-  constructor(private readonly tokens: TokenWriter, private readonly inTransaction: () => boolean) {}
-
-  /** Call before writing any token of a new statement. */
-  release(): void {
-    if (this.pending === null) return;
-    const { status, curCmd, count } = this.pending;
-    this.pending = null;
-    this.tokens.done(status | DoneStatus.MORE, curCmd, count);
-  }
-
-  statementDone(status: number, curCmd: number, count: number | bigint): void {
-    this.release();
-    const inXact = this.inTransaction() ? DoneStatus.INXACT : 0;
-    this.pending = { status: status | inXact, curCmd, count };
-  }
-
-  finish(): void {
-    const last = this.pending ?? { status: this.inTransaction() ? DoneStatus.INXACT : 0, curCmd: 0, count: 0 };
-    this.pending = null;
-    this.tokens.done(last.status, last.curCmd, last.count);
-  }
-}
+export { DoneChain };
 
 export interface SessionSettings {
   nocount: boolean;
@@ -56,6 +37,7 @@ export class TsqlSession {
   rowcount: number | bigint = 0;
   identity: number | bigint | null = null;
   readonly settings: SessionSettings = { nocount: false, xactAbort: false, lockTimeoutMs: -1 };
+  readonly prepared = new PreparedStatements();
   private storage: Session | null = null;
   private descriptor: Buffer = Buffer.alloc(8);
   private transactionsBegun = 0;
@@ -95,26 +77,35 @@ export class TsqlSession {
 
   async runBatch(sql: string, out: ResponseStream, attention: () => boolean): Promise<void> {
     const done = new DoneChain(out.tokens, () => this.inTransaction);
+    await this.runText(sql, out, done, attention, new Map());
+    done.finishBatch();
+  }
+
+  /**
+   * Parses and runs a batch's text (also sp_executesql's statement). A syntax error runs none
+   * of it; a runtime error ends its statement, or the rest when the transaction is lost.
+   * Returns false when the text did not run to its end.
+   */
+  async runText(sql: string, out: ResponseStream, done: DoneChain, attention: () => boolean,
+    parameters: StatementParameters): Promise<boolean> {
     let statements: Statement[];
     try {
-      statements = parseBatch(sql, { checkLoneStatement: false });
+      statements = parseBatch(sql, { checkLoneStatement: false, parameters: new Set(parameters.keys()) });
     } catch (error) {
       this.writeError(out.tokens, done, error, 1);
-      done.finish();
-      return;
+      return false;
     }
     for (const statement of statements) {
-      if (attention()) break;
+      if (attention()) return false;
       try {
-        await this.run(statement, out, done);
+        await this.run(statement, out, done, parameters);
       } catch (error) {
-        if (attention()) break;
-        const abort = await this.onError(error, statement, out.tokens, done);
-        if (abort) break;
+        if (attention()) return false;
+        if (await this.onError(error, statement, out.tokens, done)) return false;
       }
       await out.flush();
     }
-    done.finish();
+    return true;
   }
 
   /** Reports a failed statement; returns true when the rest of the batch must not run. */
@@ -135,7 +126,7 @@ export class TsqlSession {
     return false;
   }
 
-  private writeError(tokens: TokenWriter, done: DoneChain, error: unknown, line: number): void {
+  writeError(tokens: TokenWriter, done: DoneChain, error: unknown, line: number): void {
     const sqlError = toSqlError(error);
     done.release();
     const errorLine = (sqlError as SqlError & { line?: number }).line ?? line;
@@ -143,9 +134,12 @@ export class TsqlSession {
     done.statementDone(DoneStatus.ERROR, 0, 0);
   }
 
-  private async run(statement: Statement, out: ResponseStream, done: DoneChain): Promise<void> {
+  private async run(statement: Statement, out: ResponseStream, done: DoneChain,
+    parameters: StatementParameters): Promise<void> {
     switch (statement.kind) {
-      case "data": return runDataStatement(this, statement, out, done);
+      case "data": return runDataStatement(this, statement, out, done, parameters);
+      case "print": return runPrint(this, statement, out.tokens, done, parameters);
+      case "raiserror": return runRaiserror(this, statement, out.tokens, done, parameters);
       case "use": return this.use(statement, out.tokens, done);
       case "createDatabase": return this.createDatabase(statement, done);
       case "dropDatabase": return this.dropDatabase(statement, done);
@@ -153,10 +147,10 @@ export class TsqlSession {
       case "setOption": return this.setOption(statement);
       case "setLockTimeout": return this.setLockTimeout(statement.ms);
       case "setTransactionIsolationLevel": return;
-      case "beginTransaction": return this.begin(statement, out.tokens, done);
-      case "commitTransaction": return this.commit(out.tokens, done);
-      case "rollbackTransaction": return this.rollback(statement, out.tokens, done);
-      case "saveTransaction": return this.save(statement);
+      case "beginTransaction": return this.beginTransaction(statement.name, out.tokens, done);
+      case "commitTransaction": return this.commitTransaction(out.tokens, done);
+      case "rollbackTransaction": return this.rollbackTransaction(statement.savepoint, out.tokens, done);
+      case "saveTransaction": return this.saveTransaction(statement.name);
       case "alterDatabaseOther": throw new SqlError("UNSUPPORTED_KEYWORD", [`ALTER DATABASE SET ${statement.option}`]);
       case "admin": throw new SqlError("UNSUPPORTED_KEYWORD", [statement.verb]);
     }
@@ -220,10 +214,11 @@ export class TsqlSession {
     if (this.storage !== null) this.storage.options.lockTimeoutMs = ms;
   }
 
-  private async begin(statement: Of<"beginTransaction">, tokens: TokenWriter, done: DoneChain): Promise<void> {
+  /** BEGIN TRAN (and the TM begin request): the outermost sends ENVCHANGE 8 with a descriptor. */
+  async beginTransaction(name: string | null, tokens: TokenWriter, done: DoneChain): Promise<void> {
     if (this.trancount === 0) {
       await this.storageSession().begin();
-      this.transactionName = statement.name;
+      this.transactionName = name;
       this.descriptor = this.newDescriptor();
       done.release();
       tokens.envChangeBytes(EnvChange.BEGIN_TRAN, this.descriptor, Buffer.alloc(0));
@@ -231,7 +226,7 @@ export class TsqlSession {
     this.trancount++;
   }
 
-  private async commit(tokens: TokenWriter, done: DoneChain): Promise<void> {
+  async commitTransaction(tokens: TokenWriter, done: DoneChain): Promise<void> {
     if (this.trancount === 0) throw new SqlError("NO_TRANSACTION_TO_COMMIT");
     if (this.trancount > 1) {
       this.trancount--;
@@ -248,13 +243,13 @@ export class TsqlSession {
     tokens.envChangeBytes(EnvChange.COMMIT_TRAN, Buffer.alloc(0), this.descriptor);
   }
 
-  private async rollback(statement: Of<"rollbackTransaction">, tokens: TokenWriter, done: DoneChain): Promise<void> {
+  /** ROLLBACK [name]: to a savepoint (no ENVCHANGE), or all of it (ENVCHANGE 10). */
+  async rollbackTransaction(savepoint: string | null, tokens: TokenWriter, done: DoneChain): Promise<void> {
     if (this.trancount === 0) throw new SqlError("NO_TRANSACTION_TO_ROLLBACK");
     // ROLLBACK TRAN name rolls back everything when it names the outermost BEGIN TRAN.
-    const whole = statement.savepoint === null
-      || statement.savepoint.toLowerCase() === this.transactionName?.toLowerCase();
+    const whole = savepoint === null || savepoint.toLowerCase() === this.transactionName?.toLowerCase();
     if (!whole) {
-      await this.storageSession().rollbackTo(statement.savepoint!);
+      await this.storageSession().rollbackTo(savepoint);
       return;
     }
     await this.storageSession().rollback();
@@ -263,9 +258,27 @@ export class TsqlSession {
     tokens.envChangeBytes(EnvChange.ROLLBACK_TRAN, Buffer.alloc(0), this.descriptor);
   }
 
-  private async save(statement: Of<"saveTransaction">): Promise<void> {
+  async saveTransaction(name: string): Promise<void> {
     if (this.trancount === 0) throw new SqlError("NO_TRANSACTION_TO_ROLLBACK");
-    await this.storageSession().savepoint(statement.name);
+    await this.storageSession().savepoint(name);
+  }
+
+  /**
+   * RESETCONNECTION (a pooled connection handed to a new user): roll back, SET options,
+   * session values and prepared statements back to their defaults; acknowledged with
+   * ENVCHANGE 18. The database context is kept.
+   */
+  async reset(tokens: TokenWriter): Promise<void> {
+    if (this.trancount > 0) {
+      await this.storageSession().rollback();
+      this.trancount = 0;
+    }
+    Object.assign(this.settings, { nocount: false, xactAbort: false, lockTimeoutMs: -1 });
+    if (this.storage !== null) this.storage.options.lockTimeoutMs = -1;
+    this.rowcount = 0;
+    this.identity = null;
+    this.prepared.clear();
+    tokens.envChangeBytes(EnvChange.RESET_ACK, Buffer.alloc(0), Buffer.alloc(0));
   }
 
   /** An 8-byte transaction descriptor, unique within the instance's lifetime for this session. */

@@ -5,6 +5,8 @@
 // units in a u8, US_VARCHAR in a u16.
 import { assert } from "../util/assert.js";
 import { ByteWriter } from "./byte_writer.js";
+import { decimalBytes } from "./column_encoders.js";
+import { TdsType } from "./type_info.js";
 import type { ColumnKind, ColumnType } from "./types.js";
 import { toWireValue, type WireValue } from "./values.js";
 
@@ -50,7 +52,6 @@ const Token = {
   DONEINPROC: 0xff,
 } as const;
 
-const TypeId = { INTN: 0x26, BITN: 0x68, FLTN: 0x6d, NVARCHAR: 0xe7, BIGVARBIN: 0xa5 } as const;
 
 const TDS_VERSION_74 = 0x74000004;
 const INTERFACE_SQL_TSQL = 1;
@@ -248,7 +249,7 @@ export class TokenWriter {
     this.out.u16(column.nullable ? COLUMN_NULLABLE : 0);
     this.typeInfo(column);
     if (wire === null) this.nullValue(column.kind);
-    else this.value(column.kind, wire);
+    else this.value(column, wire);
     return this;
   }
 
@@ -269,31 +270,70 @@ export class TokenWriter {
     return this;
   }
 
+  /** TYPE_INFO as SQL Server sends it for each kind (MS-TDS 2.2.5.6). */
   private typeInfo(column: ColumnType): void {
     const out = this.out;
     const fixed = FIXED_BYTES[column.kind];
     switch (column.kind) {
       case "tinyint": case "smallint": case "int": case "bigint":
-        out.u8(TypeId.INTN);
+        out.u8(TdsType.INTN);
         out.u8(fixed!);
         return;
       case "bit":
-        out.u8(TypeId.BITN);
+        out.u8(TdsType.BITN);
         out.u8(1);
         return;
       case "real": case "float":
-        out.u8(TypeId.FLTN);
+        out.u8(TdsType.FLTN);
         out.u8(fixed!);
         return;
+      case "decimal": {
+        const precision = decimalPrecision(column);
+        out.u8(TdsType.DECIMALN);
+        out.u8(decimalBytes(precision));
+        out.u8(precision);
+        out.u8(decimalScale(column, precision));
+        return;
+      }
+      case "date":
+        out.u8(TdsType.DATEN);
+        return;
+      case "time": case "datetime2": case "datetimeoffset":
+        out.u8(SCALED_TYPE[column.kind]);
+        out.u8(timeScale(column));
+        return;
+      case "datetime":
+        out.u8(TdsType.DATETIMN);
+        out.u8(8);
+        return;
+      case "uniqueidentifier":
+        out.u8(TdsType.GUID);
+        out.u8(16);
+        return;
+      default:
+        this.stringTypeInfo(column);
+    }
+  }
+
+  private stringTypeInfo(column: ColumnType): void {
+    const out = this.out;
+    switch (column.kind) {
       case "nvarchar": case "nvarchar_max":
-        out.u8(TypeId.NVARCHAR);
+        out.u8(TdsType.NVARCHAR);
         out.u16(column.kind === "nvarchar" ? nvarcharChars(column) * 2 : U16_MAX);
         out.bytes(COLLATION_LATIN1_CI_AS);
         return;
-      case "varbinary": case "varbinary_max":
-        out.u8(TypeId.BIGVARBIN);
-        out.u16(column.kind === "varbinary" ? varbinaryBytes(column) : U16_MAX);
+      case "varchar": case "varchar_max":
+        out.u8(TdsType.BIGVARCHR);
+        out.u16(column.kind === "varchar" ? shortBytes(column, "varchar") : U16_MAX);
+        out.bytes(COLLATION_LATIN1_CI_AS); // CP1252: what values.ts encodes varchar text in
         return;
+      case "varbinary": case "varbinary_max":
+        out.u8(TdsType.BIGVARBIN);
+        out.u16(column.kind === "varbinary" ? shortBytes(column, "varbinary") : U16_MAX);
+        return;
+      default:
+        assert(false, `no TYPE_INFO for ${column.kind}`);
     }
   }
 
@@ -319,7 +359,7 @@ export class TokenWriter {
     else this.out.u8(Token.ROW);
     for (let i = 0; i < columns.length; i++) {
       const cell = wire[i];
-      if (cell !== null && cell !== undefined) this.value(columns[i]!.kind, cell);
+      if (cell !== null && cell !== undefined) this.value(columns[i]!, cell);
     }
     return this;
   }
@@ -334,9 +374,9 @@ export class TokenWriter {
     this.out.bytes(bitmap);
   }
 
-  private value(kind: ColumnKind, cell: WireValue): void {
+  private value(column: ColumnType, cell: WireValue): void {
     const out = this.out;
-    switch (kind) {
+    switch (column.kind) {
       case "tinyint": out.u8(1); out.u8(cell as number); return;
       case "smallint": out.u8(2); out.u16((cell as number) & 0xffff); return;
       case "int": out.u8(4); out.i32(cell as number); return;
@@ -346,15 +386,24 @@ export class TokenWriter {
       case "float": out.u8(8); out.f64(cell as number); return;
       case "nvarchar": out.u16((cell as string).length * 2); out.utf16(cell as string); return;
       case "nvarchar_max": this.plpText(cell as string); return;
-      case "varbinary": out.u16((cell as Buffer).length); out.bytes(cell as Buffer); return;
-      case "varbinary_max": this.plpBytes(cell as Buffer); return;
+      case "varbinary": case "varchar":
+        out.u16((cell as Buffer).length);
+        out.bytes(cell as Buffer);
+        return;
+      case "varbinary_max": case "varchar_max": this.plpBytes(cell as Buffer); return;
+      default: // decimal, date/time kinds, GUID: BYTELEN, the bytes values.ts encoded
+        out.u8((cell as Buffer).length);
+        out.bytes(cell as Buffer);
     }
   }
 
   private nullValue(kind: ColumnKind): void {
-    if (kind === "nvarchar_max" || kind === "varbinary_max") this.out.u64(PLP_NULL);
-    else if (kind === "nvarchar" || kind === "varbinary") this.out.u16(VARLEN_NULL);
-    else this.out.u8(0);
+    if (kind.endsWith("_max")) this.out.u64(PLP_NULL);
+    else if (kind === "nvarchar" || kind === "varbinary" || kind === "varchar") {
+      this.out.u16(VARLEN_NULL);
+    } else {
+      this.out.u8(0);
+    }
   }
 
   /** PLP: u64 total bytes, chunks of {u32 length, data}, then a zero-length terminator. */
@@ -392,8 +441,32 @@ function nvarcharChars(column: ColumnType): number {
   return chars;
 }
 
-function varbinaryBytes(column: ColumnType): number {
+function shortBytes(column: ColumnType, kind: string): number {
   const bytes = column.maxBytes ?? 8000;
-  assert(Number.isInteger(bytes) && bytes >= 1 && bytes <= 8000, `varbinary(${bytes})`);
+  assert(Number.isInteger(bytes) && bytes >= 1 && bytes <= 8000, `${kind}(${bytes})`);
   return bytes;
 }
+
+function decimalPrecision(column: ColumnType): number {
+  const precision = column.precision ?? 18;
+  assert(Number.isInteger(precision) && precision >= 1 && precision <= 38,
+    `decimal precision ${precision}`);
+  return precision;
+}
+
+function decimalScale(column: ColumnType, precision: number): number {
+  const scale = column.scale ?? 0;
+  assert(Number.isInteger(scale) && scale >= 0 && scale <= precision, `decimal scale ${scale}`);
+  return scale;
+}
+
+function timeScale(column: ColumnType): number {
+  const scale = column.scale ?? 7;
+  assert(Number.isInteger(scale) && scale >= 0 && scale <= 7, `${column.kind}(${scale})`);
+  return scale;
+}
+
+const SCALED_TYPE = {
+  time: TdsType.TIMEN, datetime2: TdsType.DATETIME2N, datetimeoffset: TdsType.DATETIMEOFFSETN,
+} as const;
+

@@ -1,44 +1,61 @@
 // Result column types. SQLite keeps the T-SQL type text the user declared, but stores values
-// dynamically (an INT column may hold text), so a column's TDS type starts from the declared
-// type and is then widened until every value actually present converts without loss.
+// dynamically (an INT column may hold text, a DATE column 'tomorrow'), so a column's TDS type
+// starts from the declared type and is then widened until every value actually present converts
+// without loss: integers to wider integers or float, decimals to more precision or float,
+// varchar to nvarchar when a value leaves code page 1252, and anything that does not parse as
+// its declared type to nvarchar. Canonical value forms: sql_values.ts.
+import { isCp1252 } from "./codepage.js";
+import { digitCount, scaleDecimal } from "./sql_values.js";
 import {
-  INTEGER_KINDS, REAL_MAX, fitsInteger, isBinary, valueToText, type IntegerKind,
+  INTEGER_KINDS, REAL_MAX, fitsInteger, isBinary, toWireValue, valueToText, type IntegerKind,
 } from "./values.js";
 
 export type ColumnKind = "tinyint" | "smallint" | "int" | "bigint" | "bit" | "real" | "float" |
-  "nvarchar" | "nvarchar_max" | "varbinary" | "varbinary_max";
+  "decimal" | "date" | "time" | "datetime2" | "datetime" | "datetimeoffset" |
+  "uniqueidentifier" | "varchar" | "varchar_max" | "nvarchar" | "nvarchar_max" | "varbinary" |
+  "varbinary_max";
 
 export interface ColumnType {
   readonly name: string;
   readonly kind: ColumnKind;
   /** nvarchar only: 1..4000 UTF-16 code units. */
   readonly maxChars?: number;
-  /** varbinary only: 1..8000 bytes. */
+  /** varbinary and varchar only: 1..8000 bytes (a varchar byte is a CP1252 character). */
   readonly maxBytes?: number;
+  /** decimal only: 1..38 (default 18). */
+  readonly precision?: number;
+  /** decimal: 0..precision (default 0); time, datetime2, datetimeoffset: 0..7 (default 7). */
+  readonly scale?: number;
   readonly nullable: boolean;
 }
 
 export const NVARCHAR_CHARS_MAX = 4000;
 export const VARBINARY_BYTES_MAX = 8000;
+export const VARCHAR_BYTES_MAX = 8000;
+export const DECIMAL_PRECISION_MAX = 38;
 
 /**
- * Where the declared type leaves the choice: a concrete kind (with a length for nvarchar and
- * varbinary), or "infer" (no declared type, or a numeric type with no TDS kind here such as
- * DECIMAL): decided by the values, with `fallback` when every value is NULL.
+ * Where the declared type leaves the choice: a concrete kind (with a length for the string and
+ * binary kinds, precision and scale for decimal, scale for the time kinds), or "infer" (no
+ * declared type, or a type with no TDS kind here): decided by the values, with `fallback` when
+ * every value is NULL.
  */
-type Declared =
-  | { readonly kind: ColumnKind; readonly length?: number }
-  | { readonly kind: "infer"; readonly fallback: ColumnKind };
+type Shape = {
+  readonly kind: ColumnKind; readonly length?: number; readonly precision?: number;
+  readonly scale?: number;
+};
+type Declared = Shape | { readonly kind: "infer"; readonly fallback: ColumnKind };
 
-const NAMED: Readonly<Record<string, Declared>> = {
+const NAMED: Readonly<Record<string, Shape>> = {
   INT: { kind: "int" }, INTEGER: { kind: "int" }, BIGINT: { kind: "bigint" },
   SMALLINT: { kind: "smallint" }, TINYINT: { kind: "tinyint" },
   BIT: { kind: "bit" }, BOOLEAN: { kind: "bit" }, BOOL: { kind: "bit" },
   REAL: { kind: "real" }, FLOAT: { kind: "float" }, DOUBLE: { kind: "float" },
   "DOUBLE PRECISION": { kind: "float" },
-  DECIMAL: { kind: "infer", fallback: "float" }, NUMERIC: { kind: "infer", fallback: "float" },
-  DEC: { kind: "infer", fallback: "float" }, MONEY: { kind: "infer", fallback: "float" },
-  SMALLMONEY: { kind: "infer", fallback: "float" },
+  MONEY: { kind: "decimal", precision: 19, scale: 4 },
+  SMALLMONEY: { kind: "decimal", precision: 10, scale: 4 },
+  DATE: { kind: "date" }, DATETIME: { kind: "datetime" }, SMALLDATETIME: { kind: "datetime" },
+  UNIQUEIDENTIFIER: { kind: "uniqueidentifier" },
   TEXT: { kind: "nvarchar_max" }, NTEXT: { kind: "nvarchar_max" },
   CLOB: { kind: "nvarchar_max" }, XML: { kind: "nvarchar_max" },
   SYSNAME: { kind: "nvarchar", length: 128 },
@@ -46,39 +63,61 @@ const NAMED: Readonly<Record<string, Declared>> = {
   ROWVERSION: { kind: "varbinary", length: 8 },
 };
 
-/** Character types that take a length; without one we pick 4000 (SQLite enforces none). */
-const CHAR_TYPES = new Set(["CHAR", "VARCHAR", "NCHAR", "NVARCHAR", "CHARACTER",
-  "CHARACTER VARYING", "CHAR VARYING", "NATIONAL CHARACTER", "NATIONAL CHAR",
-  "NATIONAL CHARACTER VARYING", "NATIONAL CHAR VARYING", "VARYING CHARACTER",
-  "NATIVE CHARACTER"]);
+const DECIMAL_TYPES = new Set(["DECIMAL", "NUMERIC", "DEC"]);
+/** Time types with a fraction-digits argument (default 7). */
+const SCALED_TYPES: Readonly<Record<string, ColumnKind>> = {
+  TIME: "time", DATETIME2: "datetime2", DATETIMEOFFSET: "datetimeoffset",
+};
+/** Character types that take a length; without one we pick the largest (SQLite enforces none). */
+const VARCHAR_TYPES = new Set(["CHAR", "VARCHAR", "CHARACTER", "CHARACTER VARYING",
+  "CHAR VARYING", "VARYING CHARACTER", "NATIVE CHARACTER"]);
+const NVARCHAR_TYPES = new Set(["NCHAR", "NVARCHAR", "NATIONAL CHARACTER", "NATIONAL CHAR",
+  "NATIONAL CHARACTER VARYING", "NATIONAL CHAR VARYING"]);
 const BINARY_TYPES = new Set(["BINARY", "VARBINARY", "BINARY VARYING"]);
-/** T-SQL types sent as text: SQLite holds their values as strings. */
-const TEXT_TYPES = new Set(["DATE", "TIME", "DATETIME", "DATETIME2", "SMALLDATETIME",
-  "DATETIMEOFFSET", "UNIQUEIDENTIFIER", "SQL_VARIANT", "HIERARCHYID"]);
+/** T-SQL types with no TDS kind here, sent as text: SQLite holds their values as strings. */
+const TEXT_TYPES = new Set(["SQL_VARIANT", "HIERARCHYID"]);
 
-/** Parses SQLite's declared type text ("NVARCHAR(50)", "float(24)", null…). */
+/** Parses SQLite's declared type text ("NVARCHAR(50)", "decimal(10, 2)", null…). */
 export function declaredType(type: string | null): Declared {
   if (type === null) return { kind: "infer", fallback: "int" };
   const match = /^([^(]*?)\s*(?:\(([^)]*)\))?\s*$/.exec(type.replace(/[[\]"`]/g, ""));
   const name = (match?.[1] ?? type).trim().toUpperCase().replace(/\s+/g, " ");
-  const argument = match?.[2]?.split(",")[0]?.trim().toUpperCase() ?? null;
-  const length = argument === "MAX" ? Infinity : argument === null ? null : Number(argument);
+  const args = match?.[2]?.split(",").map((arg) => arg.trim().toUpperCase()) ?? [];
+  const numbers = args.map((arg) => (arg === "MAX" ? Infinity : Number(arg)));
+  const length = numbers[0] ?? null;
+  if (name === "FLOAT") return floatPrecision(length);
   const named = NAMED[name];
-  if (named !== undefined) return name === "FLOAT" ? floatPrecision(length) : named;
-  if (CHAR_TYPES.has(name)) return sized("nvarchar", length, NVARCHAR_CHARS_MAX);
+  if (named !== undefined) return named;
+  if (DECIMAL_TYPES.has(name)) return decimalShape(length, numbers[1] ?? null);
+  const scaled = SCALED_TYPES[name];
+  if (scaled !== undefined) {
+    const valid = length !== null && Number.isInteger(length) && length >= 0 && length <= 7;
+    return { kind: scaled, scale: valid ? length : 7 };
+  }
+  if (VARCHAR_TYPES.has(name)) return sized("varchar", length, VARCHAR_BYTES_MAX);
+  if (NVARCHAR_TYPES.has(name)) return sized("nvarchar", length, NVARCHAR_CHARS_MAX);
   if (BINARY_TYPES.has(name)) return sized("varbinary", length, VARBINARY_BYTES_MAX);
   if (TEXT_TYPES.has(name)) return { kind: "nvarchar", length: NVARCHAR_CHARS_MAX };
   return byAffinity(name);
 }
 
 /** FLOAT(1..24) is T-SQL's real; FLOAT and FLOAT(25..53) are float. */
-function floatPrecision(bits: number | null): Declared {
+function floatPrecision(bits: number | null): Shape {
   return { kind: bits !== null && bits >= 1 && bits <= 24 ? "real" : "float" };
 }
 
-function sized(kind: "nvarchar" | "varbinary", length: number | null, limit: number): Declared {
+/** DECIMAL(p, s): T-SQL's defaults are p = 18, s = 0; out-of-range arguments fall back to them. */
+function decimalShape(precision: number | null, scale: number | null): Shape {
+  const p = precision !== null && Number.isInteger(precision) && precision >= 1 &&
+    precision <= DECIMAL_PRECISION_MAX ? precision : 18;
+  const s = scale !== null && Number.isInteger(scale) && scale >= 0 && scale <= p ? scale : 0;
+  return { kind: "decimal", precision: p, scale: s };
+}
+
+function sized(kind: "varchar" | "nvarchar" | "varbinary", length: number | null,
+  limit: number): Shape {
   if (length === null || !(length >= 1)) return { kind, length: limit };
-  if (length > limit) return { kind: kind === "nvarchar" ? "nvarchar_max" : "varbinary_max" };
+  if (length > limit) return { kind: `${kind}_max` };
   return { kind, length: Math.floor(length) };
 }
 
@@ -104,13 +143,11 @@ interface ValueStats {
   binaryBytesMax: number;
 }
 
-function collectStats(rows: readonly (readonly unknown[])[], column: number): ValueStats {
+function collectStats(values: readonly unknown[]): ValueStats {
   const stats: ValueStats = { nonNull: 0, texts: 0, binaries: 0, numbers: 0,
     nonIntegral: false, smallestInteger: "tinyint", bitsOnly: true, beyondReal: false,
     binaryBytesMax: 0 };
-  for (const row of rows) {
-    const value = row[column];
-    if (value === null || value === undefined) continue;
+  for (const value of values) {
     stats.nonNull += 1;
     if (isBinary(value)) {
       stats.binaries += 1;
@@ -145,18 +182,12 @@ function widerInteger(a: IntegerKind, b: IntegerKind): IntegerKind {
   return INTEGER_KINDS.indexOf(a) >= INTEGER_KINDS.indexOf(b) ? a : b;
 }
 
-/** Longest text rendering, in UTF-16 code units, of a column's non-null values. */
-function textLengthMax(rows: readonly (readonly unknown[])[], column: number): number {
+/** Longest text rendering, in UTF-16 code units, of the values. */
+function textLengthMax(values: readonly unknown[]): number {
   let longest = 0;
-  for (const row of rows) {
-    const value = row[column];
-    if (value === null || value === undefined) continue;
-    longest = Math.max(longest, valueToText(value).length);
-  }
+  for (const value of values) longest = Math.max(longest, valueToText(value).length);
   return longest;
 }
-
-type Shape = { readonly kind: ColumnKind; readonly length?: number };
 
 /** Numbers only: keeps numeric kinds, widening integers by range; fractions force float. */
 function numericShape(start: ColumnKind, stats: ValueStats): Shape {
@@ -172,11 +203,23 @@ function numericShape(start: ColumnKind, stats: ValueStats): Shape {
   return { kind: widerInteger("int", stats.smallestInteger) }; // inferred: int unless too wide
 }
 
-function textShape(declared: Shape, rows: readonly (readonly unknown[])[], column: number): Shape {
+/**
+ * Text: varchar while every value is CP1252 (else the nvarchar of the same length, at most
+ * 4000), widened to the _max kind when a value is longer than the declared length.
+ */
+function textShape(declared: Shape, values: readonly unknown[]): Shape {
   if (declared.kind === "nvarchar_max") return declared;
-  const limit = declared.kind === "nvarchar" ? declared.length ?? NVARCHAR_CHARS_MAX :
-    NVARCHAR_CHARS_MAX;
-  return textLengthMax(rows, column) > limit ? { kind: "nvarchar_max" } :
+  const narrow = declared.kind === "varchar" || declared.kind === "varchar_max";
+  if (narrow && values.every((value) => isCp1252(valueToText(value)))) {
+    if (declared.kind === "varchar_max") return declared;
+    const limit = declared.length ?? VARCHAR_BYTES_MAX;
+    return textLengthMax(values) > limit ? { kind: "varchar_max" } :
+      { kind: "varchar", length: limit };
+  }
+  if (declared.kind === "varchar_max") return { kind: "nvarchar_max" };
+  const limit = isTextKind(declared.kind) ?
+    Math.min(declared.length ?? NVARCHAR_CHARS_MAX, NVARCHAR_CHARS_MAX) : NVARCHAR_CHARS_MAX;
+  return textLengthMax(values) > limit ? { kind: "nvarchar_max" } :
     { kind: "nvarchar", length: limit };
 }
 
@@ -188,31 +231,71 @@ function binaryShape(declared: Shape, stats: ValueStats): Shape {
 }
 
 function isTextKind(kind: ColumnKind): boolean {
-  return kind === "nvarchar" || kind === "nvarchar_max";
+  return kind === "nvarchar" || kind === "nvarchar_max" || kind === "varchar" ||
+    kind === "varchar_max";
 }
 
 function isBinaryKind(kind: ColumnKind): boolean {
   return kind === "varbinary" || kind === "varbinary_max";
 }
 
-/** Decides one column's shape from its declared type and its values' stats. */
-function decideShape(declared: Declared, stats: ValueStats,
-  rows: readonly (readonly unknown[])[], column: number): Shape {
+/** Kinds whose values must parse (date/time text, GUID text): checked value by value. */
+const PARSED_KINDS = new Set<ColumnKind>(["date", "time", "datetime2", "datetime",
+  "datetimeoffset", "uniqueidentifier"]);
+
+/** Decides one column's shape from its declared type and its non-null values. */
+function decideShape(declared: Declared, values: readonly unknown[]): Shape {
+  const stats = collectStats(values);
   if (declared.kind === "infer") {
     if (stats.nonNull === 0) {
       return { kind: declared.fallback, ...fallbackLength(declared.fallback) };
     }
-    return decideShape(inferredStart(stats), stats, rows, column);
+    return decideShape(inferredStart(stats), values);
   }
-  const onlyBinaries = stats.binaries === stats.nonNull; // vacuously true when all are NULL
+  if (stats.nonNull === 0) return declared;
+  if (declared.kind === "decimal") {
+    const shape = decimalFit(declared, values, stats);
+    if (shape !== null) return shape;
+  } else if (PARSED_KINDS.has(declared.kind)) {
+    if (values.every((value) => converts(declared, value))) return declared;
+  }
+  const onlyBinaries = stats.binaries === stats.nonNull;
   if (isBinaryKind(declared.kind) && onlyBinaries) return binaryShape(declared, stats);
   if (stats.binaries > 0 && onlyBinaries) return { kind: "varbinary_max" };
-  // Mixed content, or text where binary or numbers were declared: only text holds it all.
+  // Mixed content, or text where binary, numbers, dates… were declared: only text holds it all.
   if (isTextKind(declared.kind) || isBinaryKind(declared.kind) || stats.texts > 0 ||
-    stats.binaries > 0) {
-    return textShape(isTextKind(declared.kind) ? declared : { kind: "nvarchar" }, rows, column);
+    stats.binaries > 0 || declared.kind === "decimal" || PARSED_KINDS.has(declared.kind)) {
+    return textShape(isTextKind(declared.kind) ? declared : { kind: "nvarchar" }, values);
   }
   return numericShape(declared.kind, stats);
+}
+
+/**
+ * decimal(p, s) widened in precision (up to 38) until every value fits at scale s; float when
+ * only numbers are present and some need more than 38 digits (or are not finite); null when a
+ * value is not numeric at all (the caller then falls back to text).
+ */
+function decimalFit(declared: Shape, values: readonly unknown[], stats: ValueStats): Shape | null {
+  const scale = declared.scale ?? 0;
+  let precision = declared.precision ?? 18;
+  for (const value of values) {
+    const scaled = isBinary(value) ? null : scaleDecimal(value, scale);
+    if (scaled === null) {
+      return stats.texts === 0 && stats.binaries === 0 ? { kind: "float" } : null;
+    }
+    precision = Math.max(precision, digitCount(scaled.magnitude));
+  }
+  if (precision <= DECIMAL_PRECISION_MAX) return { kind: "decimal", precision, scale };
+  return stats.texts === 0 && stats.binaries === 0 ? { kind: "float" } : null;
+}
+
+function converts(shape: Shape, value: unknown): boolean {
+  try {
+    toWireValue(toColumnType("", shape), value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function fallbackLength(kind: ColumnKind): { length?: number } {
@@ -229,14 +312,22 @@ function inferredStart(stats: ValueStats): Shape {
 }
 
 function toColumnType(name: string, shape: Shape): ColumnType {
-  if (shape.kind === "nvarchar") {
-    return { name, kind: shape.kind, maxChars: shape.length ?? NVARCHAR_CHARS_MAX, nullable: true };
+  switch (shape.kind) {
+    case "nvarchar":
+      return { name, kind: shape.kind, maxChars: shape.length ?? NVARCHAR_CHARS_MAX,
+        nullable: true };
+    case "varbinary":
+    case "varchar":
+      return { name, kind: shape.kind, maxBytes: shape.length ?? VARBINARY_BYTES_MAX,
+        nullable: true };
+    case "decimal":
+      return { name, kind: shape.kind, precision: shape.precision ?? 18, scale: shape.scale ?? 0,
+        nullable: true };
+    case "time": case "datetime2": case "datetimeoffset":
+      return { name, kind: shape.kind, scale: shape.scale ?? 7, nullable: true };
+    default:
+      return { name, kind: shape.kind, nullable: true };
   }
-  if (shape.kind === "varbinary") {
-    return { name, kind: shape.kind, maxBytes: shape.length ?? VARBINARY_BYTES_MAX,
-      nullable: true };
-  }
-  return { name, kind: shape.kind, nullable: true };
 }
 
 /**
@@ -247,7 +338,11 @@ function toColumnType(name: string, shape: Shape): ColumnType {
 export function columnTypesFor(columns: readonly { name: string; type: string | null }[],
   rows: readonly (readonly unknown[])[]): ColumnType[] {
   return columns.map((column, index) => {
-    const stats = collectStats(rows, index);
-    return toColumnType(column.name, decideShape(declaredType(column.type), stats, rows, index));
+    const values: unknown[] = [];
+    for (const row of rows) {
+      const value = row[index];
+      if (value !== null && value !== undefined) values.push(value);
+    }
+    return toColumnType(column.name, decideShape(declaredType(column.type), values));
   });
 }

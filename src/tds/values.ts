@@ -1,15 +1,24 @@
 // Conversion of engine values (null, number, bigint, string, Buffer/Uint8Array; booleans are
 // tolerated) to the primitive a result column of a given kind carries on the wire. SQLite is
 // dynamically typed, so a value may not fit the column chosen for it; the conversion then fails
-// the way SQL Server's implicit conversions fail (errors 245, 257, 8115, 8152) so the runtime can
-// report a normal SQL error instead of sending bytes a client would misread.
+// the way SQL Server's implicit conversions fail (errors 241, 245, 257, 8114, 8115, 8152, 8169)
+// so the runtime can report a normal SQL error instead of sending bytes a client would misread.
 import { SqlError } from "../errors/sql_error.js";
+import { encodeCp1252 } from "./codepage.js";
+import {
+  encodeDate, encodeDatetime, encodeDatetime2, encodeDatetimeOffset, encodeDecimal, encodeGuid,
+  encodeTime, type Encoded,
+} from "./column_encoders.js";
 import type { ColumnKind, ColumnType } from "./types.js";
 
 /** A value SQL Server would refuse to convert to its column's type: a catalog SqlError. */
 export class ValueConversionError extends SqlError {}
 
-/** What row() writes for one non-null cell of each kind. */
+/**
+ * What row() writes for one non-null cell of each kind: number or bigint for the integer, bit
+ * and float kinds, string for nvarchar kinds, and the value bytes (without their length prefix)
+ * for every other kind: varbinary, varchar (CP1252), decimal, the date/time kinds, GUID.
+ */
 export type WireValue = number | bigint | string | Buffer;
 
 const INT_RANGES = {
@@ -67,8 +76,7 @@ function sourceTypeName(value: unknown): string {
 }
 
 export function kindTypeName(kind: ColumnKind): string {
-  if (kind === "nvarchar_max") return "nvarchar(max)";
-  if (kind === "varbinary_max") return "varbinary(max)";
+  if (kind.endsWith("_max")) return `${kind.slice(0, -4)}(max)`;
   return kind;
 }
 
@@ -91,8 +99,8 @@ function truncated(): ValueConversionError {
 
 /**
  * The wire primitive for a non-null value in a column: number for tinyint/smallint/int/bit/real/
- * float, bigint for bigint, string for nvarchar kinds, Buffer for varbinary kinds. Throws
- * ValueConversionError when SQL Server would refuse the implicit conversion.
+ * float, bigint for bigint, string for nvarchar kinds, Buffer for the others (see WireValue).
+ * Throws ValueConversionError when SQL Server would refuse the implicit conversion.
  */
 export function toWireValue(column: ColumnType, value: unknown): WireValue {
   switch (column.kind) {
@@ -113,7 +121,49 @@ export function toWireValue(column: ColumnType, value: unknown): WireValue {
     case "varbinary_max":
       return toBinary(value, column.kind, column.kind === "varbinary" ? column.maxBytes ?? 8000 :
         Infinity);
+    case "varchar":
+    case "varchar_max":
+      // SQL Server turns characters outside the code page into '?'; columnTypesFor widens such
+      // columns to nvarchar, so only explicitly typed columns (output parameters) lose them.
+      return encodeCp1252(toText(value, column.kind === "varchar" ? column.maxBytes ?? 8000 :
+        Infinity));
+    case "decimal":
+      return checked(encodeDecimal(value, column.precision ?? 18, column.scale ?? 0), value,
+        column);
+    default:
+      return checked(encodeParsed(column, value), value, column);
   }
+}
+
+function encodeParsed(column: ColumnType, value: unknown): Encoded {
+  switch (column.kind) {
+    case "date": return encodeDate(value);
+    case "time": return encodeTime(value, column.scale ?? 7);
+    case "datetime2": return encodeDatetime2(value, column.scale ?? 7);
+    case "datetime": return encodeDatetime(value);
+    case "datetimeoffset": return encodeDatetimeOffset(value, column.scale ?? 7);
+    default: return encodeGuid(value);
+  }
+}
+
+/** The encoder's bytes, or the error SQL Server gives for that conversion. */
+function checked(encoded: Encoded, value: unknown, column: ColumnType): Buffer {
+  if (typeof encoded !== "string") return encoded;
+  const kind = column.kind;
+  if (encoded === "overflow") {
+    if (kind === "decimal") throw overflow(kind);
+    throw new ValueConversionError("DATETIME_OUT_OF_RANGE", [sourceTypeName(value), kind]);
+  }
+  if (typeof value !== "string") {
+    if (kind === "uniqueidentifier" && isBinary(value)) throw truncated(); // not 16 bytes
+    if (kind === "decimal" && !isBinary(value)) throw conversionFailed(value, kind);
+    throw new ValueConversionError("OPERAND_TYPE_CLASH", [sourceTypeName(value), kind]);
+  }
+  if (kind === "decimal") {
+    throw new ValueConversionError("NUMERIC_CONVERSION_FAILED", ["nvarchar", "numeric"]);
+  }
+  if (kind === "uniqueidentifier") throw new ValueConversionError("GUID_CONVERSION_FAILED");
+  throw new ValueConversionError("DATE_CONVERSION_FAILED");
 }
 
 const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;

@@ -15,7 +15,7 @@ import { isReserved, unsupportedStatementWords } from "./keywords.js";
 import type {
   AdminStatement, AlterDatabaseOther, AlterDatabaseSetRecovery, BeginTransaction,
   CommitTransaction, CreateDatabase, DataStatement, DropDatabase, RollbackTransaction,
-  SaveTransaction, Statement, Use,
+  Print, Raiserror, SaveTransaction, Statement, Use,
 } from "./statements.js";
 
 /**
@@ -23,7 +23,8 @@ import type {
  * may be separated by ';' or by nothing at all. Throws the batch's first SqlError (102,
  * 105, 113, 156, 195, 40513, 40515, 40517), carrying the batch line (errors.ts).
  */
-export function parseBatch(sql: string, options: { checkLoneStatement?: boolean } = {}): Statement[] {
+export function parseBatch(sql: string,
+  options: { checkLoneStatement?: boolean; parameters?: ReadonlySet<string> } = {}): Statement[] {
   const cursor = new Cursor(tokenize(sql));
   const statements: Statement[] = [];
   for (;;) {
@@ -35,7 +36,9 @@ export function parseBatch(sql: string, options: { checkLoneStatement?: boolean 
   // gets the same error when it is rewritten to run, so the server (checkLoneStatement false)
   // saves that second rewrite on its hottest path.
   if (statements.length > 1 || options.checkLoneStatement !== false) {
-    for (const statement of statements) if (statement.kind === "data") checkData(statement);
+    for (const statement of statements) {
+      if (statement.kind === "data") checkData(statement, options.parameters);
+    }
   }
   return statements;
 }
@@ -64,6 +67,8 @@ function parseStatement(cursor: Cursor, first: boolean): Statement {
     case "TRUNCATE":
       if (!cursor.isWord("TABLE", 1)) throw tokenError(cursor.peek(1) ?? token);
       return parseData(cursor, start);
+    case "PRINT": return parsePrint(cursor, start);
+    case "RAISERROR": return parseRaiserror(cursor, start);
     case "BACKUP": case "RESTORE": return parseAdmin(cursor, start, backupVerb(cursor));
     case "GRANT": case "REVOKE": case "DENY": return parseAdmin(cursor, start, word);
     case "EXEC": case "EXECUTE":
@@ -89,6 +94,63 @@ function parseData(cursor: Cursor, start: number): DataStatement {
     ...cursor.span(start),
   };
   return statement;
+}
+
+function parsePrint(cursor: Cursor, start: number): Print {
+  const end = statementEnd(cursor.tokens, start);
+  if (end === start + 1) throw tokenError(cursor.tokens[start]!);
+  cursor.position = end;
+  checkParens(cursor.tokens.slice(start + 1, end));
+  const expression: DataStatement = {
+    kind: "data",
+    tokens: cursor.slice(start + 1, end),
+    catalogViews: findCatalogViews(cursor.tokens.slice(start + 1, end)),
+    ...cursor.span(start + 1),
+  };
+  cursor.position = end;
+  return { kind: "print", expression, ...cursor.span(start) };
+}
+
+/** RAISERROR ( message , severity , state [, argument]… ) [WITH option [, option]…]. */
+function parseRaiserror(cursor: Cursor, start: number): Raiserror {
+  cursor.next();
+  expectOp(cursor, "(");
+  const message = raiserrorArgument(cursor);
+  expectOp(cursor, ",");
+  const severity = raiserrorArgument(cursor);
+  expectOp(cursor, ",");
+  const state = raiserrorArgument(cursor);
+  const args: Token[] = [];
+  while (cursor.acceptOp(",")) args.push(raiserrorArgument(cursor));
+  expectOp(cursor, ")");
+  const options: string[] = [];
+  if (cursor.isWord("WITH")) {
+    cursor.next();
+    do {
+      const option = cursor.next();
+      if (option?.kind !== "word" || !["LOG", "NOWAIT", "SETERROR"].includes(option.text.toUpperCase())) {
+        throw tokenError(option ?? cursor.tokens[cursor.position - 1]!);
+      }
+      options.push(option.text.toUpperCase());
+    } while (cursor.acceptOp(","));
+  }
+  return { kind: "raiserror", message, severity, state, args, options, ...cursor.span(start) };
+}
+
+function raiserrorArgument(cursor: Cursor): Token {
+  let token = cursor.next();
+  if (token?.kind === "op" && token.text === "-" && cursor.peek()?.kind === "number") {
+    const number = cursor.next()!;
+    token = { ...number, text: `-${number.text}`, value: `-${number.value}` };
+  }
+  if (token === undefined || !["string", "nstring", "number", "variable"].includes(token.kind)) {
+    throw tokenError(token ?? cursor.tokens[cursor.position - 1]!);
+  }
+  return token;
+}
+
+function expectOp(cursor: Cursor, op: string): void {
+  if (!cursor.acceptOp(op)) throw tokenError(cursor.peek() ?? cursor.tokens[cursor.position - 1]!);
 }
 
 /** An unclosed "(" is a syntax error near the statement's last token, as SQL Server reports. */

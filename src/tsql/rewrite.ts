@@ -5,7 +5,7 @@
 
 import { Edits } from "./edits.js";
 import type { DataStatement } from "./statements.js";
-import { probeContext, type RewriteContext, type RewriteRun } from "./rewrite_context.js";
+import { probeContextWith, type RewriteContext, type RewriteRun } from "./rewrite_context.js";
 import { rewriteQueries } from "./rewrite_query.js";
 import { rewriteDdl } from "./rewrite_ddl.js";
 import { rejectUnsupported, rewriteExpressions } from "./rewrite_expr.js";
@@ -48,8 +48,8 @@ export function rewriteData(statement: DataStatement, context: RewriteContext): 
  * Applies every rule with no session, discarding the text: throws the errors that do not
  * depend on the session, so that parseBatch refuses the whole batch before any of it runs.
  */
-export function checkData(statement: DataStatement): void {
-  rewriteTokens(statement, probeContext, true);
+export function checkData(statement: DataStatement, parameters?: ReadonlySet<string>): void {
+  rewriteTokens(statement, probeContextWith(parameters), true);
 }
 
 function rewriteTokens(statement: DataStatement, context: RewriteContext, probe: boolean): string {

@@ -17,6 +17,10 @@ export interface RewriteContext {
   trancount: number;
   rowcount: number;
   identity: number | bigint | null;
+  /** SERVERPROPERTY('name') values, keyed by upper-cased property name. */
+  serverProperties?: ReadonlyMap<string, string | number>;
+  /** Parameters of sp_executesql / sp_prepare (lower-cased, with '@'): kept for SQLite to bind. */
+  parameters?: ReadonlySet<string>;
 }
 
 /** One rewrite in progress. In a probe, checks that depend on the context are skipped. */
@@ -31,3 +35,8 @@ export const probeContext: RewriteContext = {
   spid: 0, databaseName: "", databaseId: 0, serverName: "", version: "",
   trancount: 0, rowcount: 0, identity: null,
 };
+
+/** The parse-time context of a parameterised statement: its parameters are known. */
+export function probeContextWith(parameters: ReadonlySet<string> | undefined): RewriteContext {
+  return parameters === undefined ? probeContext : { ...probeContext, parameters };
+}

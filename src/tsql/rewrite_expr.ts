@@ -8,10 +8,20 @@ import type { RewriteRun } from "./rewrite_context.js";
 import { syntaxError, unsupported } from "./errors.js";
 import { catalogObject, isOpenParen, quoteName, quoteString, readChain } from "./names.js";
 
-/** Refuses what no rewrite can express: @variables and #temporary tables. */
+/**
+ * Refuses what no rewrite can express: @variables (other than the statement's declared
+ * parameters, which SQLite binds by name) and #temporary tables.
+ */
 export function rejectUnsupported(run: RewriteRun): void {
-  for (const token of run.edits.tokens) {
-    if (token.kind === "variable") throw unsupported(token.text, token.line);
+  const parameters = run.context.parameters;
+  for (const [index, token] of run.edits.tokens.entries()) {
+    if (token.kind === "variable") {
+      const name = token.text.toLowerCase();
+      if (parameters === undefined || !parameters.has(name)) throw unsupported(token.text, token.line);
+      // T-SQL parameter names are case-insensitive; SQLite's are not.
+      run.edits.replace(index, name);
+      continue;
+    }
     if (token.kind === "word" && token.text.startsWith("#")) throw unsupported(token.text, token.line);
   }
 }
@@ -150,8 +160,18 @@ function rewriteFunction(run: RewriteRun, index: number): boolean {
     replaceCall(databaseName(run, index, soleLiteral(edits, ranges), ranges.length));
   }
   else if (name === "OBJECT_ID") replaceCall(objectId(edits, index, ranges));
+  else if (name === "SERVERPROPERTY") replaceCall(serverProperty(run, index, soleLiteral(edits, ranges)));
   else return false;
   return true;
+}
+
+/** SERVERPROPERTY('name'): the instance's value, NULL for a property it does not have (as SQL Server). */
+function serverProperty(run: RewriteRun, index: number, argument: Token | undefined): string {
+  if (argument?.kind !== "string" && argument?.kind !== "nstring") {
+    throw unsupported(callText(run.edits, index), run.edits.tokens[index]!.line);
+  }
+  const value = run.context.serverProperties?.get(argument.value.toUpperCase());
+  return value === undefined ? "NULL" : literal(value);
 }
 
 /** DB_ID() and DB_ID('current database'); other databases have no id in this session. */

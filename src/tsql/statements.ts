@@ -114,10 +114,27 @@ export interface AdminStatement extends StatementBase {
   tokens: Token[];
 }
 
+/** PRINT expression: the server evaluates `expression` (a data statement's tokens) and sends INFO. */
+export interface Print extends StatementBase { kind: "print"; expression: DataStatement }
+
+/**
+ * RAISERROR (message, severity, state [, argument …]) [WITH LOG | NOWAIT | SETERROR …].
+ * Each of message, severity, state and the arguments is one literal or parameter token
+ * (a leading '-' folded into a number token's text).
+ */
+export interface Raiserror extends StatementBase {
+  kind: "raiserror";
+  message: Token;
+  severity: Token;
+  state: Token;
+  args: Token[];
+  options: string[];
+}
+
 export type Statement =
   | CreateDatabase | DropDatabase | AlterDatabaseSetRecovery | AlterDatabaseOther | Use
   | SetOption | SetLockTimeout | SetTransactionIsolationLevel
   | BeginTransaction | CommitTransaction | RollbackTransaction | SaveTransaction
-  | DataStatement | AdminStatement;
+  | DataStatement | AdminStatement | Print | Raiserror;
 
 export type StatementKind = Statement["kind"];

@@ -18,14 +18,19 @@ export interface Server {
   kill(): Promise<void>;
 }
 
-export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<Server> {
+/** `args` go after the fixed ones, e.g. ["--force-encryption"] or ["--tls-cert", f, "--tls-key", k]. */
+export async function startServer(dataDir: string, env: Record<string, string> = {},
+  args: readonly string[] = []): Promise<Server> {
   const child = spawn(process.execPath, [MAIN, "start", "--data", dataDir, "--port", "0",
-    "--listen", "127.0.0.1", "--name", "MLTEST"], {
+    "--listen", "127.0.0.1", "--name", "MLTEST", ...args], {
     env: { ...process.env, MSSQL_SA_PASSWORD: SA_PASSWORD, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stderr!.on("data", (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr!.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+    if (process.env.MIRRORLITE_TEST_VERBOSE === "1") process.stderr.write(chunk);
+  });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on("data", (chunk: Buffer) => {

@@ -257,7 +257,8 @@ function decideShape(declared: Declared, values: readonly unknown[]): Shape {
     const shape = decimalFit(declared, values, stats);
     if (shape !== null) return shape;
   } else if (PARSED_KINDS.has(declared.kind)) {
-    if (values.every((value) => converts(declared, value))) return declared;
+    const column = toColumnType("", declared);
+    if (values.every((value) => converts(column, value))) return declared;
   }
   const onlyBinaries = stats.binaries === stats.nonNull;
   if (isBinaryKind(declared.kind) && onlyBinaries) return binaryShape(declared, stats);
@@ -289,9 +290,10 @@ function decimalFit(declared: Shape, values: readonly unknown[], stats: ValueSta
   return stats.texts === 0 && stats.binaries === 0 ? { kind: "float" } : null;
 }
 
-function converts(shape: Shape, value: unknown): boolean {
+/** True when row() can write `value` in `column` (the same conversion, so they cannot drift). */
+function converts(column: ColumnType, value: unknown): boolean {
   try {
-    toWireValue(toColumnType("", shape), value);
+    toWireValue(column, value);
     return true;
   } catch {
     return false;

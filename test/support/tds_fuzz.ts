@@ -147,6 +147,8 @@ export class Responses {
   /** Check the final DONE of each message (not for the PRELOGIN reply). */
   checkDone = false;
   packetBytesMax = PACKET_BYTES_MAX;
+  /** False once the client spoke TLS first (TDS 8.0): the server's bytes are TLS records then. */
+  parse = true;
   spid = -1;
   private pending: Buffer = Buffer.alloc(0);
   private parts: Buffer[] = [];
@@ -202,6 +204,7 @@ export class Responses {
   }
 
   private onData(chunk: Buffer): void {
+    if (!this.parse) return this.notify();
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     while (this.problem === null && this.pending.length >= 8) {
       const type = this.pending[0]!;

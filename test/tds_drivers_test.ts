@@ -81,6 +81,10 @@ test("tedious: every common type round-trips exactly through sp_executesql", asy
     const [back] = await run(c, "SELECT * FROM types WHERE id = @id", [{ name: "id", type: TYPES.Int, value: row.id }]);
     assert.deepEqual(back, row, `row ${String(row.id)}`);
   }
+  // A value beyond its declared precision is refused with SQL Server's error; the session goes on.
+  await assert.rejects(run(c, "SELECT @d AS d", [{ name: "d", type: TYPES.Decimal, value: -99999999999999.9999,
+    options: { precision: 18, scale: 4 } }]), { number: 8009 });
+  assert.deepEqual(await run(c, "SELECT @x AS x", [{ name: "x", type: TYPES.Int, value: 7 }]), [{ x: 7 }]);
   await close(c);
 });
 

@@ -49,7 +49,7 @@ const RSS_BOUND_MB = Number(process.env.MIRRORLITE_FUZZ_RSS_MB ?? 512);
 const KINDS = [
   [10, "randomBytes"], [8, "randomBody"], [6, "randomText"], [8, "badLength"], [10, "split"],
   [6, "truncated"], [1, "endless"], [12, "requests"], [14, "randomSql"], [8, "mutatedBatch"],
-  [5, "mutatedLogin"], [3, "mutatedPrelogin"], [2, "vanish"],
+  [5, "mutatedLogin"], [3, "mutatedPrelogin"], [2, "vanish"], [1, "noRead"],
 ] as const;
 type Kind = (typeof KINDS)[number][1];
 
@@ -488,6 +488,27 @@ async function vanish(c: Case): Promise<string> {
   return "vanished";
 }
 
+/**
+ * A client that pipelines requests with large results and stops reading for a while: the server
+ * must stop reading too (bounded memory), then answer every request once the client reads again.
+ */
+async function noRead(c: Case): Promise<string> {
+  const client = await login(c);
+  const { socket, responses } = client;
+  socket.pause();
+  const count = c.rand.int(5, 20);
+  const bytes = Buffer.concat(Array.from({ length: count }, () =>
+    batchPackets("SELECT a.id, b.s, c.id AS c FROM t AS a CROSS JOIN t AS b CROSS JOIN t AS c")));
+  c.sent = bytes;
+  socket.write(bytes);
+  await sleep(c.rand.int(200, 1500));
+  socket.resume();
+  if (!await responses.until(() => responses.messages.length >= count, ANSWER_MS)) {
+    fail(`${count} pipelined requests, read late: ${responses.messages.length} answers (closed=${responses.closed}) in 10 s`);
+  }
+  return "answered";
+}
+
 async function runCase(c: Case): Promise<string> {
   switch (c.kind) {
     case "randomBytes": return runPlan(c, randomBytes(c));
@@ -503,6 +524,7 @@ async function runCase(c: Case): Promise<string> {
     case "mutatedLogin": return mutatedLogin(c);
     case "mutatedPrelogin": return mutatedPrelogin(c);
     case "vanish": return vanish(c);
+    case "noRead": return noRead(c);
   }
 }
 
@@ -538,6 +560,24 @@ function rssKb(pid: number): { rss: number; hwm: number } | null {
     return null;
   }
 }
+
+test("the test's framing model", () => {
+  const batch = batchPackets("SELECT 1");
+  const twoPackets = Buffer.concat(splitMessage(Type.SQL_BATCH, sqlBatchPayload("SELECT 1"), [10]));
+  assert.equal(frame(batch).messages.length, 1);
+  assert.deepEqual([frame(twoPackets).messages.length, frame(twoPackets).partial], [1, false]);
+  assert.equal(frame(twoPackets.subarray(0, 20)).partial, true, "inside the first packet");
+  assert.equal(frame(twoPackets.subarray(0, 18 + 8)).partial, true, "between packets, no EOM yet");
+  assert.match(frame(rawPacket(Type.SQL_BATCH, EOM, Buffer.alloc(0), 1, 7)).violation ?? "", /below the header/);
+  assert.match(frame(rawPacket(Type.SQL_BATCH, EOM, Buffer.alloc(0), 1, 32_768)).violation ?? "", /above/);
+  const typeChange = Buffer.from(twoPackets);
+  typeChange[18] = Type.RPC;
+  assert.match(frame(typeChange).violation ?? "", /inside a 0x1 message/);
+  typeChange[18] = Type.ATTENTION;
+  assert.notEqual(frame(typeChange).ambiguous, null);
+  const requests = [batch, rawPacket(Type.ATTENTION, EOM, Buffer.alloc(0)), rawPacket(Type.ATTENTION, EOM, Buffer.alloc(0))];
+  assert.equal(minimumAnswers(frame(Buffer.concat(requests)).messages), 2);
+});
 
 test("fuzzed TDS input: only the offending connection answers or closes; memory bounded", async (t) => {
   const failures: string[] = [];
@@ -626,7 +666,7 @@ test("fuzzed TDS input: only the offending connection answers or closes; memory 
   if (endRss !== null) peakRss = Math.max(peakRss, endRss.hwm);
 
   const cases = [...stats.values()].reduce((sum, m) => sum + [...m.values()].reduce((a, b) => a + b, 0), 0);
-  t.diagnostic(`seed ${SEED}: ${cases} fuzz connections in ${fuzzMs} ms, ${CONNECTIONS} at a time; `
+  t.diagnostic(`seed ${SEED}: ${cases} fuzz connections in ${fuzzMs} ms, ${ONLY_CASE === undefined ? CONNECTIONS : 1} at a time; `
     + `healthy client ${witnessRequests} requests, ${inserted} inserts`);
   for (const [kind, outcomes] of [...stats.entries()].sort()) {
     t.diagnostic(`  ${kind}: ${[...outcomes.entries()].map(([o, n]) => `${o} ${n}`).join(", ")}`);

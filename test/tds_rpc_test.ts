@@ -15,7 +15,8 @@ import TokenParserModule from "tedious/lib/token/stream-parser.js";
 import DebugModule from "tedious/lib/debug.js";
 import { ProtocolViolation } from "../src/tds/packet.js";
 import {
-  ProcId, columnTypeForParameter, parseRpcBatch, type RpcParameter,
+  ProcId, RPCS_PER_MESSAGE_MAX, RPC_PARAMETERS_MAX, columnTypeForParameter, parseRpcBatch,
+  type RpcParameter,
 } from "../src/tds/rpc.js";
 import { COLLATION_LATIN1_CI_AS, TokenWriter } from "../src/tds/tokens.js";
 
@@ -493,6 +494,25 @@ test("malformed RPCs and impossible values are ProtocolViolation('rpc')", () => 
   for (const [name, payload] of cases) {
     assert.throws(() => parseRpcBatch(payload), violation, name);
   }
+});
+
+test("caps: parameters per RPC and RPCs per message", () => {
+  const tiny = param("", 0, hex("30"), hex("07")); // tinyint 7: 4 bytes
+  const call = (count: number) => Buffer.concat([hex("ffff 0a00 0000"),
+    ...new Array<Buffer>(count).fill(tiny)]);
+  assert.equal(parseRpcBatch(rpc(call(RPC_PARAMETERS_MAX)))[0]!.parameters.length,
+    RPC_PARAMETERS_MAX);
+  assert.throws(() => parseRpcBatch(rpc(call(RPC_PARAMETERS_MAX + 1))), violation);
+  const calls = (count: number) => rpc(...new Array<Buffer>(count).fill(
+    Buffer.concat([call(0), hex("ff")])));
+  assert.equal(parseRpcBatch(calls(RPCS_PER_MESSAGE_MAX)).length, RPCS_PER_MESSAGE_MAX);
+  assert.throws(() => parseRpcBatch(calls(RPCS_PER_MESSAGE_MAX + 1)), violation);
+  // A million 1-byte PLP chunks: one 1 MB value, no per-chunk objects.
+  const chunks = Buffer.alloc(5 * 1_000_000);
+  for (let at = 0; at < chunks.length; at += 5) chunks.writeUInt32LE(1, at);
+  const [big] = parseRpcBatch(rpc(hex("ffff 0a00 0000"), param("", 0, hex("a5 ffff"),
+    Buffer.concat([hex("feffffffffffffff"), chunks, u32(0)]))))[0]!.parameters;
+  assert.equal((big!.value as Buffer).length, 1_000_000);
 });
 
 // ---- fuzz ----

@@ -6,6 +6,7 @@ import { runStart } from "./start.js";
 const USAGE = `usage:
   mirrorlite start --data DIR [--name INSTANCE] [--port 1433] [--listen 0.0.0.0] [--sa-password P]
   mirrorlite sql -S host[,port] -U login -P password [-d db] (-Q "batch" | -i file.sql...) [-b]
+      and the other sqlcmd options: mirrorlite sql -? lists them
 `;
 
 const [command, ...args] = process.argv.slice(2);

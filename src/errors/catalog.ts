@@ -144,6 +144,14 @@ export const errorCatalog = {
     number: 8524, symbol: "TM_REQUEST_UNSUPPORTED", severity: 16, state: 1,
     text: "The current transaction could not be exported to the remote provider (transaction manager request %s is not supported).",
   },
+  TDS_STREAM_INCORRECT: {
+    number: 4002, symbol: "TDS_STREAM_INCORRECT", severity: 16, state: 1,
+    text: "The incoming tabular data stream (TDS) protocol stream is incorrect. %s",
+  },
+  TDS_RPC_STREAM_INCORRECT: {
+    number: 8009, symbol: "TDS_RPC_STREAM_INCORRECT", severity: 16, state: 1,
+    text: "The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect. %s",
+  },
   SERVER_SHUTTING_DOWN: {
     number: 6005, symbol: "SHUTDOWN_IN_PROGRESS", severity: 14, state: 2,
     text: "SHUTDOWN is in progress.",

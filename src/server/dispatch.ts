@@ -1,7 +1,7 @@
 // One logged-in request message → the session: SQL batch, RPC, or transaction manager request.
 // A RESETCONNECTION flag resets the session first (its ENVCHANGE 18 leads the response).
 import { SqlError } from "../errors/sql_error.js";
-import { PacketType, type IncomingMessage } from "../tds/packet.js";
+import { PacketType, ProtocolViolation, type IncomingMessage } from "../tds/packet.js";
 import { parseSqlBatch, parseTransactionManagerRequest } from "../tds/requests.js";
 import { parseRpcBatch } from "../tds/rpc.js";
 import { DoneChain } from "./done_chain.js";
@@ -16,19 +16,31 @@ const TM_BEGIN_AFTER = 0x01;
 export async function dispatchRequest(session: TsqlSession, message: IncomingMessage,
   out: ResponseStream, attention: () => boolean): Promise<void> {
   if (message.resetConnection) await session.reset(out.tokens);
-  switch (message.type) {
-    case PacketType.SQL_BATCH:
-      return session.runBatch(parseSqlBatch(message.payload).sql, out, attention);
-    case PacketType.RPC:
-      return runRpcRequests(session, parseRpcBatch(message.payload), out, attention);
-    case PacketType.TRANSACTION_MANAGER:
-      return transactionManager(session, message.payload, out);
-    default: {
-      const done = new DoneChain(out.tokens, () => session.inTransaction);
-      session.writeError(out.tokens, done, new SqlError("UNSUPPORTED_KEYWORD", [`TDS request type 0x${message.type.toString(16)}`]), 1);
-      done.finishBatch();
+  try {
+    switch (message.type) {
+      case PacketType.SQL_BATCH:
+        return await session.runBatch(parseSqlBatch(message.payload).sql, out, attention);
+      case PacketType.RPC:
+        return await runRpcRequests(session, parseRpcBatch(message.payload), out, attention);
+      case PacketType.TRANSACTION_MANAGER:
+        return await transactionManager(session, message.payload, out);
+      default:
+        throw new SqlError("UNSUPPORTED_KEYWORD", [`TDS request type 0x${message.type.toString(16)}`]);
     }
+  } catch (error) {
+    // The message's framing was sound (it arrived whole), so a bad payload costs only this
+    // request: it is answered with SQL Server's error and the session goes on.
+    if (!(error instanceof ProtocolViolation) && !(error instanceof SqlError)) throw error;
+    const done = new DoneChain(out.tokens, () => session.inTransaction);
+    session.writeError(out.tokens, done, error instanceof SqlError ? error : streamError(message.type, error), 1);
+    done.finishBatch();
   }
+}
+
+function streamError(type: number, violation: ProtocolViolation): SqlError {
+  return type === PacketType.RPC
+    ? new SqlError("TDS_RPC_STREAM_INCORRECT", [violation.message])
+    : new SqlError("TDS_STREAM_INCORRECT", [violation.message]);
 }
 
 /** tedious beginTransaction/commit/rollback/save and mssql's Transaction use these. */

@@ -79,6 +79,12 @@ const NO_EXEC_FLAG = 0xfe;
 const LEGACY_BATCH_FLAG = 0x80;
 /** A procedure name is at most a four-part name of sysnames (4 · 128 + 3 separators + quoting). */
 const PROC_NAME_CHARS_MAX = 1046;
+/**
+ * SQL Server takes at most 2100 parameters per call (error 8003); sp_prepexec adds three of its
+ * own. The caps bound the objects a hostile message of tiny parameters or RPCs can make.
+ */
+export const RPC_PARAMETERS_MAX = 2_110;
+export const RPCS_PER_MESSAGE_MAX = 1_000;
 
 export interface RpcParseOptions {
   /**
@@ -91,8 +97,9 @@ export interface RpcParseOptions {
 /**
  * Parses an RPC message payload into its RPCs, in order. Throws ProtocolViolation("rpc") for a
  * malformed message (a length past the end, an unknown type, an impossible value such as a date
- * after 9999-12-31 or a DECIMALN with more digits than its precision). A NoExecFlag (0xFE)
- * separator is treated like the BatchFlag: the RPC before it is returned like any other.
+ * after 9999-12-31 or a DECIMALN with more digits than its precision) and past the caps above.
+ * A NoExecFlag (0xFE) separator is treated like the BatchFlag: the RPC before it is returned
+ * like any other. Values are copies: the result does not pin `payload`.
  */
 export function parseRpcBatch(payload: Buffer, options: RpcParseOptions = {}): RpcRequest[] {
   const headers = readHeaders(payload);
@@ -101,6 +108,9 @@ export function parseRpcBatch(payload: Buffer, options: RpcParseOptions = {}): R
     (options.legacyBatchFlag === true && byte === LEGACY_BATCH_FLAG);
   const requests: RpcRequest[] = [];
   do {
+    if (requests.length === RPCS_PER_MESSAGE_MAX) {
+      reader.fail(`more than ${RPCS_PER_MESSAGE_MAX} RPCs in one message`);
+    }
     requests.push(readRpc(reader, headers.transactionDescriptor, isSeparator));
     if (reader.remaining > 0) reader.u8("batch flag"); // readRpc stopped at a separator
   } while (reader.remaining > 0);
@@ -133,6 +143,9 @@ function readRpc(reader: PayloadReader, transactionDescriptor: Buffer | null,
   const optionFlags = reader.u16le("OptionFlags");
   const parameters: RpcParameter[] = [];
   while (reader.remaining > 0 && !isSeparator(reader.data[reader.offset]!)) {
+    if (parameters.length === RPC_PARAMETERS_MAX) {
+      reader.fail(`more than ${RPC_PARAMETERS_MAX} parameters in one RPC`);
+    }
     parameters.push(readParameter(reader, parameters.length));
   }
   return { transactionDescriptor, procName, procId, optionFlags, parameters };

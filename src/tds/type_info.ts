@@ -249,17 +249,27 @@ function readPlp(reader: PayloadReader): Buffer | null {
   if (known && total > reader.remaining) {
     reader.fail(`PLP length ${total} beyond the ${reader.remaining} bytes left`);
   }
-  const chunks: Buffer[] = [];
+  // Two passes: check the chunk chain and sum it, then copy once. Collecting a Buffer per chunk
+  // would let a hostile message of 1-byte chunks cost far more memory than its own size.
+  const start = reader.offset;
   let sum = 0;
   for (;;) {
     const length = reader.u32le("PLP chunk length");
     if (length === 0) break;
-    chunks.push(reader.bytes(length, "PLP chunk"));
+    reader.need(length, "PLP chunk");
+    reader.offset += length;
     sum += length;
     if (known && sum > total) reader.fail(`PLP chunks exceed the announced ${total} bytes`);
   }
   if (known && sum !== total) reader.fail(`PLP chunks sum to ${sum}, announced ${total}`);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, sum);
+  const out = Buffer.allocUnsafe(sum);
+  for (let at = start, filled = 0; filled < sum;) {
+    const length = reader.data.readUInt32LE(at);
+    reader.data.copy(out, filled, at + 4, at + 4 + length);
+    filled += length;
+    at += 4 + length;
+  }
+  return out;
 }
 
 function decodeValue(reader: PayloadReader, type: TypeDescriptor, bytes: Buffer): unknown {

@@ -72,3 +72,17 @@ test("a query timeout stops the statement; the connection stays usable", async (
   assert.equal(after.rows[0]![0]!.two, 2);
   await close(c);
 });
+
+test("a result set beyond the server's memory bound fails with 701; the session goes on", async () => {
+  const bounded = await startServer(path.join(temp.dir, "bounded"), { MIRRORLITE_RESULT_BYTES_MAX: "1000000" });
+  try {
+    const c = await connect(bounded.port);
+    await assert.rejects(query(c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
+      + "SELECT i, printf('%050d', i) FROM n"), { number: 701 });
+    const after = await query(c, "SELECT 3 AS three");
+    assert.equal(after.rows[0]![0]!.three, 3);
+    await close(c);
+  } finally {
+    assert.equal(await bounded.stop(), 0);
+  }
+});

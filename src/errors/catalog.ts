@@ -152,6 +152,10 @@ export const errorCatalog = {
     number: 8009, symbol: "TDS_RPC_STREAM_INCORRECT", severity: 16, state: 1,
     text: "The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect. %s",
   },
+  INSUFFICIENT_MEMORY: {
+    number: 701, symbol: "NO_MEMORY", severity: 17, state: 123,
+    text: "There is insufficient system memory in resource pool '%s' to run this query.",
+  },
   SERVER_SHUTTING_DOWN: {
     number: 6005, symbol: "SHUTDOWN_IN_PROGRESS", severity: 14, state: 2,
     text: "SHUTDOWN is in progress.",

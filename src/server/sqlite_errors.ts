@@ -16,6 +16,7 @@ const RULES: readonly { pattern: RegExp; error: ErrorName }[] = [
 
 export function sqlErrorFromSqlite(message: string, code: string): SqlError {
   if (code === "SQLITE_INTERRUPT") return new SqlError("QUERY_CANCELLED");
+  if (code === "RESULT_TOO_LARGE") return new SqlError("INSUFFICIENT_MEMORY", ["default"]);
   for (const rule of RULES) {
     const match = rule.pattern.exec(message);
     if (match !== null) return new SqlError(rule.error, [match[1] ?? "end of batch"]);

@@ -4,7 +4,7 @@
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { loadGuard } from "./guard.js";
-import { columnInfo, type ColumnInfo } from "./writer_protocol.js";
+import { collectRows, columnInfo, type ColumnInfo } from "./writer_protocol.js";
 
 export interface ReaderRequest {
   readonly id: number;
@@ -44,7 +44,7 @@ function run(request: ReaderRequest): ReaderReply {
     connection.setJob.run(request.job);
     try {
       // Arrays, not objects: duplicate column names (SELECT 1, 1) must survive.
-      const rows = statement.raw(true).all(...request.params) as unknown[][];
+      const rows = collectRows(statement, request.params);
       return { id: request.id, ok: true, needsWriter: false, rows, columns: columnInfo(statement) };
     } finally {
       connection.setJob.run(0);

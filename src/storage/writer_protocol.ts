@@ -7,6 +7,44 @@ export interface ColumnInfo {
   readonly type: string | null;
 }
 
+/**
+ * The most row data one result may hold in memory (rows travel to the main thread whole).
+ * Beyond it the statement fails with RESULT_TOO_LARGE instead of exhausting the process.
+ * (MIRRORLITE_RESULT_BYTES_MAX overrides it, for tests.) Streaming rows from the worker in
+ * bounded chunks would lift the limit.
+ */
+export const RESULT_BYTES_MAX = Number(process.env.MIRRORLITE_RESULT_BYTES_MAX ?? 256 * 1024 * 1024);
+
+/** A result set would exceed RESULT_BYTES_MAX; `code` is what the session maps to error 701. */
+export class ResultTooLargeError extends Error {
+  override readonly name = "ResultTooLargeError";
+  readonly code = "RESULT_TOO_LARGE";
+}
+
+/** Every row of a reader statement, as arrays, with the memory they take bounded. */
+export function collectRows(statement: Database.Statement, params: unknown[], bytesMax = RESULT_BYTES_MAX): unknown[][] {
+  const rows: unknown[][] = [];
+  let bytes = 0;
+  for (const row of statement.raw(true).iterate(...params) as IterableIterator<unknown[]>) {
+    bytes += rowBytes(row);
+    if (bytes > bytesMax) {
+      throw new ResultTooLargeError(`the result set exceeds ${bytesMax} bytes`);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+function rowBytes(row: readonly unknown[]): number {
+  let bytes = 16;
+  for (const value of row) {
+    if (typeof value === "string") bytes += 2 * value.length;
+    else if (value instanceof Uint8Array) bytes += value.length;
+    else bytes += 8;
+  }
+  return bytes;
+}
+
 export function columnInfo(statement: Database.Statement): ColumnInfo[] {
   return statement.columns().map((column) => ({ name: column.name, type: column.type }));
 }

@@ -9,7 +9,7 @@ import { assert } from "../util/assert.js";
 import { CHUNK_BODY_BYTES_MAX } from "../log/record.js";
 import { loadGuard } from "./guard.js";
 import { WalCapture, transactionRecords, type CapturedTransaction } from "./wal_capture.js";
-import { columnInfo, type ColumnInfo, type WriterInit, type WriterReply, type WriterRequest } from "./writer_protocol.js";
+import { collectRows, columnInfo, type ColumnInfo, type WriterInit, type WriterReply, type WriterRequest } from "./writer_protocol.js";
 
 const init = workerData as WriterInit;
 const port = parentPort!;
@@ -81,7 +81,7 @@ function execute(sql: string, params: unknown[]): { rows: unknown[][] | null; co
   changes: number; lastInsertRowid: number | bigint } {
   const statement = prepared(sql);
   if (statement.reader) {
-    const rows = statement.raw(true).all(...params) as unknown[][];
+    const rows = collectRows(statement, params);
     return { rows, columns: columnInfo(statement), changes: 0, lastInsertRowid: 0 };
   }
   const info = statement.run(...params);

@@ -14,6 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import mssql from "mssql";
+import { createTlsSettings, TdsSocket } from "../src/server/tds_socket.js";
 import { parsePrelogin } from "../src/tds/prelogin.js";
 import { close, connect, MAIN, query, SA_PASSWORD, startServer, type Server } from "./support/server.js";
 import { closedWithin, login7, packet, rawSocket, readUntil } from "./support/tds_raw.js";
@@ -186,6 +187,56 @@ test("a garbage or truncated TLS handshake closes only that connection", async (
   assert.match(server.output(), /closed: (tls: |protocol violation: packet type 0x1 during the TLS handshake)/);
 });
 
+test("TdsSocket: write() backpressure, drained() and pause() work alike in plaintext and in TLS", async () => {
+  const settings = createTlsSettings(ca.toString(), fs.readFileSync(path.join(dataDir, "tls-private-key.pem"), "utf8"), false);
+  for (const strict of [false, true]) {
+    const listener = net.createServer();
+    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+    const port = (listener.address() as net.AddressInfo).port;
+    const accepted = once(listener, "connection") as Promise<[net.Socket]>;
+    const client: net.Socket = strict
+      ? tls.connect({ port, host: "127.0.0.1", servername: "localhost", ca, ALPNProtocols: ["tds/8.0"] })
+      : net.connect(port, "127.0.0.1");
+    const [raw] = await accepted;
+    const received: Buffer[] = [];
+    const socket = new TdsSocket(raw, settings, { data: (chunk) => received.push(chunk), close: () => undefined });
+    if (strict) await once(client, "secureConnect");
+    else client.write(Buffer.from([0x12])); // decides "not strict" on the server side
+    await until(() => strict || received.length > 0);
+    assert.equal(socket.encryption, strict ? "strict" : "none");
+
+    // The client reads nothing: a writer that honours write()/drained() must come to a stop
+    // after a bounded amount (the kernel's buffers), instead of buffering without end.
+    client.pause();
+    const block = Buffer.alloc(64 * 1024, 0x41);
+    let written = 0;
+    for (let stalled = false; !stalled; written += block.length) {
+      assert.ok(written < 64 * 1024 * 1024, `${strict ? "TLS" : "plain"}: the output never filled up`);
+      if (!socket.write(block)) {
+        stalled = await Promise.race([socket.drained().then(() => false), delay(300).then(() => true)]);
+      }
+    }
+    let drained = false;
+    const waiting = socket.drained().then(() => { drained = true; });
+    await delay(100);
+    assert.equal(drained, false, "drained() waits while the client reads nothing");
+    client.on("data", () => undefined);
+    client.resume();
+    await waiting;
+
+    received.length = 0;
+    socket.pause();
+    client.write(Buffer.from("while paused"));
+    await delay(300);
+    assert.equal(received.length, 0, "pause() holds client bytes back");
+    socket.resume();
+    await until(() => Buffer.concat(received).toString() === "while paused");
+    socket.destroy();
+    client.destroy();
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+  }
+});
+
 test("the generated certificate is kept across restarts", async () => {
   const dir = path.join(temp.dir, "restart");
   const first = await startServer(dir);
@@ -249,6 +300,16 @@ test("start refuses half or mismatched TLS configuration", () => {
 });
 
 // ---- helpers ----
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function until(condition: () => boolean, ms = 5_000): Promise<void> {
+  for (const start = Date.now(); !condition(); await delay(10)) {
+    if (Date.now() - start > ms) throw new Error("condition not met in time");
+  }
+}
 
 /** A CA and a leaf for `host` (SAN DNS:host, IP:127.0.0.1), made with the openssl CLI. */
 function makeCertificate(host: string): { cert: Buffer; certFile: string; keyFile: string; caCert: Buffer; caKeyFile: string } {

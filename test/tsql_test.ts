@@ -169,7 +169,19 @@ const parsed: ReadonlyArray<[sql: string, expected: object]> = [
   ["RESTORE LOG shop FROM DISK = 'l.trn' WITH FILE = 2, NORECOVERY", { kind: "admin", verb: "RESTORE LOG" }],
   ["BACKUP SERVICE MASTER KEY TO FILE = 'k' ENCRYPTION BY PASSWORD = 'p'", { kind: "admin", verb: "BACKUP SERVICE MASTER KEY" }],
   ["ALTER DATABASE shop SET PARTNER TIMEOUT 20", { kind: "alterDatabaseOther", option: "PARTNER", rest: "TIMEOUT 20" }],
+  ["RAISERROR(N'%s failed: %d', 16, 1, N'copy', -5) WITH NOWAIT, LOG", { kind: "raiserror", options: ["NOWAIT", "LOG"] }],
 ];
+
+test("parseBatch(): PRINT takes an expression; RAISERROR its literal and parameter arguments", () => {
+  const [print, raiserror, next] = parseBatch("PRINT N'a' + 'b'\nRAISERROR('x %d', 10, @state, -7)\nSELECT 1",
+    { parameters: new Set(["@state"]) });
+  assert.equal(print!.kind, "print");
+  assert.equal(print!.kind === "print" && print!.expression.text, "N'a' + 'b'");
+  assert.ok(raiserror!.kind === "raiserror");
+  assert.deepEqual([raiserror.message.value, raiserror.severity.text, raiserror.state.text, raiserror.args.map((a) => a.text)],
+    ["x %d", "10", "@state", ["-7"]]);
+  assert.equal(next!.kind, "data");
+});
 
 for (const [sql, expected] of parsed) {
   test(`parseBatch(): ${sql}`, () => {
@@ -279,8 +291,8 @@ const errors: ReadonlyArray<[sql: string, number: number, line: number, message:
   ["EXEC sp_who", 40517, 1, "Keyword or statement option 'EXECUTE' is not supported in this version of SQL Server."],
   ["IF 1 = 1 SELECT 1", 40517, 1, "Keyword or statement option 'IF' is not supported in this version of SQL Server."],
   ["\nWHILE 1 = 0 BREAK", 40517, 2, "Keyword or statement option 'WHILE' is not supported in this version of SQL Server."],
-  ["PRINT 'x'", 40517, 1, "Keyword or statement option 'PRINT' is not supported in this version of SQL Server."],
-  ["RAISERROR('x', 16, 1)", 40517, 1, "Keyword or statement option 'RAISERROR' is not supported in this version of SQL Server."],
+  ["PRINT", 156, 1, "Incorrect syntax near the keyword 'PRINT'."],
+  ["RAISERROR('x', 16)", 102, 1, "Incorrect syntax near ')'."],
   ["MERGE t USING u ON 1 = 1", 40517, 1, "Keyword or statement option 'MERGE' is not supported in this version of SQL Server."],
   ["PRAGMA journal_mode", 40517, 1, "Keyword or statement option 'PRAGMA' is not supported in this version of SQL Server."],
   ["CREATE PROCEDURE p AS SELECT 1", 40517, 1,

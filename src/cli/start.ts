@@ -67,9 +67,9 @@ export async function runStart(args: string[]): Promise<void> {
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
-  const certificate = instance.tlsCredentials;
-  process.stdout.write(`tls certificate ${certificate.certFile} (${certificate.generated ? "self-signed" : "configured"}`
-    + `, SHA-256 ${certificate.certificate.fingerprint256}, valid to ${certificate.certificate.validTo})`
+  const { certFile, generated, certificate } = instance.tlsCredentials;
+  process.stdout.write(`tls certificate ${certFile} (${generated ? "self-signed" : "configured"}, `
+    + `SHA-256 ${certificate.fingerprint256}, valid to ${certificate.validTo})`
     + `${instance.tls.forceEncryption ? ", encryption forced" : ""}\n`);
   process.stdout.write(`ready instance ${instance.serverName} (${instance.catalog.instanceGuid}) `
     + `listening on ${values.listen}:${bound} data ${path.resolve(values.data)} pid ${process.pid}\n`);

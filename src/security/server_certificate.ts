@@ -47,7 +47,8 @@ export function readConfiguredCredentials(files: ConfiguredCertificate, now: Dat
  * The data directory's self-signed pair: made on first start (and again once expired), then
  * reused, so clients that pinned or trusted it keep working across restarts.
  */
-export async function generatedCredentials(dataDir: string, serverName: string, now: Date): Promise<ServerCredentials> {
+export async function generatedCredentials(dataDir: string, serverName: string,
+  now: Date): Promise<ServerCredentials> {
   const certFile = path.join(dataDir, CERT_FILE);
   const keyFile = path.join(dataDir, KEY_FILE);
   if (fs.existsSync(certFile) && fs.existsSync(keyFile)) {
@@ -75,7 +76,8 @@ function readPair(certFile: string, keyFile: string, generated: boolean, now: Da
       + `${(error as Error).message}`, hint, { cause: error });
   }
   if (!certificate.checkPrivateKey(key)) {
-    throw new TlsCertificateError(`the private key ${keyFile} does not belong to certificate ${certFile}`, hint);
+    throw new TlsCertificateError(
+      `the private key ${keyFile} does not belong to certificate ${certFile}`, hint);
   }
   if (!generated && Date.parse(certificate.validTo) <= now.getTime()) {
     throw new TlsCertificateError(`TLS certificate ${certFile} expired on ${certificate.validTo}`, hint);

@@ -226,7 +226,8 @@ export class TdsConnection {
     this.phase = "closed";
     clearTimeout(this.loginTimer);
     this.queue.length = 0;
-    if (reason.startsWith("protocol violation") || (!wasReady && reason !== "closed by client")) {
+    if (reason.startsWith("protocol violation") || reason.startsWith("request failed")
+      || (!wasReady && reason !== "closed by client")) {
       process.stderr.write(`mirrorlite: connection ${this.spid} from ${this.socket.remoteAddress ?? "?"} `
         + `closed: ${reason}\n`);
     }

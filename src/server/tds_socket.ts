@@ -49,9 +49,15 @@ type Mode =
   | "tls-expected" // PRELOGIN promised TLS; the next bytes must be a wrapped handshake
   | "tls";
 
+interface ActiveTls {
+  readonly socket: tls.TLSSocket;
+  readonly bridge: TlsBridge;
+  readonly strict: boolean;
+}
+
 export class TdsSocket implements TdsOutput {
   private mode: Mode = "first-byte";
-  private tls: { readonly socket: tls.TLSSocket; readonly bridge: TlsBridge; readonly strict: boolean } | null = null;
+  private tls: ActiveTls | null = null;
   private ended = false;
 
   constructor(private readonly raw: Socket, private readonly settings: TlsSettings,

@@ -140,6 +140,9 @@ export function minimumAnswers(messages: readonly SentMessage[]): number {
  */
 export class Responses {
   readonly messages: Buffer[] = [];
+  /** Date.now() when each message completed, and when the last byte arrived. */
+  readonly messageTimes: number[] = [];
+  lastDataAt = 0;
   closed = false;
   /** Set when the test itself closed the socket. */
   clientClosed = false;
@@ -169,11 +172,16 @@ export class Responses {
     return this.pending.length + this.parts.reduce((sum, part) => sum + part.length, 0);
   }
 
-  /** Waits until `done()` holds (true), the socket closes or ms pass (then `done()`). */
-  async until(done: () => boolean, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
+  /**
+   * Waits until `done()` holds (true), the socket closes, or the server stays silent for
+   * `silenceMs` (then `done()`): a slow server that keeps sending is not a hung one. capMs
+   * bounds the whole wait all the same.
+   */
+  async until(done: () => boolean, silenceMs: number, capMs = 60_000): Promise<boolean> {
+    const started = Date.now();
     while (!done()) {
-      const left = deadline - Date.now();
+      const now = Date.now();
+      const left = Math.min(Math.max(started, this.lastDataAt) + silenceMs, started + capMs) - now;
       if (this.closed || left <= 0) return done();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(finish, left);
@@ -187,7 +195,7 @@ export class Responses {
     return true;
   }
 
-  /** Waits for the server to close (true) for at most ms. */
+  /** Waits for the server to close (true) until it has been silent for ms. */
   closedWithin(ms: number): Promise<boolean> {
     return this.until(() => this.closed, ms);
   }
@@ -204,6 +212,7 @@ export class Responses {
   }
 
   private onData(chunk: Buffer): void {
+    this.lastDataAt = Date.now();
     if (!this.parse) return this.notify();
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     while (this.problem === null && this.pending.length >= 8) {
@@ -232,6 +241,7 @@ export class Responses {
             + `…${payload.subarray(Math.max(0, payload.length - 40)).toString("hex")}`;
         }
         this.messages.push(payload);
+        this.messageTimes.push(Date.now());
       }
     }
     if (this.pending.length === 0) this.pending = Buffer.alloc(0);
@@ -310,6 +320,7 @@ export async function loginRaw(port: number, password: string, database: string,
       + `reply=${reply?.subarray(0, 200).toString("hex") ?? "none"})`);
   }
   responses.messages.length = 0;
+  responses.messageTimes.length = 0;
   responses.checkDone = true;
   responses.packetBytesMax = 4096;
   return client;

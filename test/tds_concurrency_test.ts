@@ -58,3 +58,23 @@ test("ATTENTION cancels a running query; the connection stays usable", { timeout
     temp.remove();
   }
 });
+
+test("an endless query over a catalog view runs off the event loop and can be cancelled", { timeout: 60_000 }, async () => {
+  const temp = tempDir("tds-catalog-cancel");
+  const server = await startServer(path.join(temp.dir, "data"));
+  try {
+    const [c, other] = await Promise.all([connect(server.port), connect(server.port)]);
+    const endless = query(c!, "WITH RECURSIVE c(x) AS (SELECT 1 FROM sys.databases UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c");
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 20; i++) assert.equal((await query(other!, "SELECT name FROM sys.databases WHERE database_id = 1")).rows[0]![0]!.name, "master");
+    c!.cancel();
+    await assert.rejects(endless, { code: "ECANCEL" });
+    await assert.rejects(query(c!, "SELECT nope FROM sys.databases"), { number: 207 });
+    await assert.rejects(query(c!, "DELETE FROM sys.databases"), { number: 259 });
+    assert.equal((await query(c!, "SELECT 1 AS one")).rows[0]![0]!.one, 1);
+    await Promise.all([close(c!), close(other!)]);
+  } finally {
+    assert.equal(await server.stop(), 0);
+    temp.remove();
+  }
+});

@@ -1,10 +1,9 @@
-// sys.* catalog views: projections of the master catalog and the open databases, loaded into
-// a scratch in-memory SQLite for each query so any SELECT the user writes over them works.
-// Tiny tables, so the query runs on the event loop; the views are read-only (error 259).
-import Database from "better-sqlite3";
+// sys.* catalog views: projections of the master catalog and the open databases. A query over
+// them runs on a reader thread that loads these rows into its in-memory catalog database, so
+// any SELECT the user writes works, can be cancelled and never runs on the event loop; the
+// views are read-only (error 259).
 import { SqlError } from "../errors/sql_error.js";
-import { loadGuard } from "../storage/guard.js";
-import type { ColumnInfo } from "../storage/writer_protocol.js";
+import type { CatalogTable } from "../storage/reader_worker.js";
 import type { Instance } from "./instance.js";
 
 interface ViewDefinition {
@@ -42,42 +41,11 @@ export function isCatalogView(name: string): boolean {
   return Object.hasOwn(VIEWS, name);
 }
 
-export class CatalogViews {
-  private readonly scratch: Database.Database;
-
-  constructor(private readonly instance: Instance) {
-    this.scratch = new Database(":memory:");
-    loadGuard(this.scratch);
-    this.scratch.defaultSafeIntegers(true);
-    for (const [name, view] of Object.entries(VIEWS)) {
-      this.scratch.exec(`CREATE TABLE "sys.${name}" (${view.columns})`);
-    }
-  }
-
-  /** Runs one rewritten SELECT over the named views, refreshed from the live catalog. */
-  query(sql: string, views: readonly string[]): { columns: ColumnInfo[]; rows: unknown[][] } {
-    for (const name of views) this.refresh(name);
-    const statement = this.scratch.prepare(sql);
-    if (!statement.reader || !statement.readonly) throw new SqlError("CATALOG_READ_ONLY");
-    const rows = statement.raw(true).all() as unknown[][];
-    return { columns: statement.columns().map((c) => ({ name: c.name, type: c.type })), rows };
-  }
-
-  close(): void {
-    this.scratch.close();
-  }
-
-  private refresh(name: string): void {
+/** The named views' current rows, as tables a reader thread loads to run the query over. */
+export function catalogTables(instance: Instance, views: readonly string[]): CatalogTable[] {
+  return views.map((name) => {
     const view = VIEWS[name];
     if (view === undefined) throw new SqlError("INVALID_OBJECT_NAME", [`sys.${name}`]);
-    const rows = view.rows(this.instance);
-    const table = `"sys.${name}"`;
-    this.scratch.transaction(() => {
-      this.scratch.exec(`DELETE FROM ${table}`);
-      const first = rows[0];
-      if (first === undefined) return;
-      const insert = this.scratch.prepare(`INSERT INTO ${table} VALUES (${first.map(() => "?").join(", ")})`);
-      for (const row of rows) insert.run(...row);
-    })();
-  }
+    return { name: `sys.${name}`, columns: view.columns, rows: view.rows(instance) };
+  });
 }

@@ -4,6 +4,7 @@
 import { columnTypesFor } from "../tds/types.js";
 import { DoneStatus } from "../tds/tokens.js";
 import { rewriteData } from "../tsql/rewrite.js";
+import { catalogTables } from "./catalog_views.js";
 import type { Statement } from "../tsql/statements.js";
 import type { ColumnInfo } from "../storage/writer_protocol.js";
 import type { ResponseStream } from "./response.js";
@@ -23,8 +24,9 @@ export async function runDataStatement(session: TsqlSession, statement: DataStat
   const verb = firstKeyword(sql);
   let result: { columns: ColumnInfo[] | null; rows: unknown[][] | null; changes: number; lastInsertRowid: number };
   if (statement.catalogViews.length > 0) {
-    const views = session.instance.views;
-    result = { ...views.query(sql, statement.catalogViews), changes: 0, lastInsertRowid: 0 };
+    const tables = catalogTables(session.instance, statement.catalogViews);
+    const reply = await session.storageSession().executeCatalog(sql, bindings(parameters), tables);
+    result = { columns: reply.columns, rows: reply.rows as unknown[][] | null, changes: 0, lastInsertRowid: 0 };
   } else {
     const reply = await session.storageSession().execute(sql, bindings(parameters), { raw: true });
     result = { columns: reply.columns, rows: reply.rows as unknown[][] | null, changes: reply.changes,

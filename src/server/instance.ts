@@ -9,7 +9,6 @@ import { generatedCredentials, readConfiguredCredentials, type ConfiguredCertifi
   type ServerCredentials } from "../security/server_certificate.js";
 import type { MirrorliteDatabase } from "../storage/database.js";
 import { StorageEngine } from "../storage/engine.js";
-import { CatalogViews } from "./catalog_views.js";
 import { TdsConnection } from "./connection.js";
 import { createTlsSettings, type TlsSettings } from "./tds_socket.js";
 
@@ -46,7 +45,6 @@ export class Instance {
   private nextSpidNumber = 51;
   private stopping = false;
 
-  readonly views: CatalogViews;
 
   /** TLS for every TDS connection: secure contexts and whether encryption is forced. */
   readonly tls: TlsSettings;
@@ -55,7 +53,6 @@ export class Instance {
     readonly catalog: MasterCatalog, readonly tlsCredentials: ServerCredentials) {
     this.tls = createTlsSettings(tlsCredentials.certPem, tlsCredentials.keyPem,
       options.forceEncryption ?? false);
-    this.views = new CatalogViews(this);
     this.serverProperties = new Map<string, string | number>([
       ["PRODUCTVERSION", PRODUCT_VERSION.join(".")], ["PRODUCTMAJORVERSION", PRODUCT_VERSION[0]],
       ["PRODUCTMINORVERSION", PRODUCT_VERSION[1]], ["PRODUCTBUILD", PRODUCT_VERSION[2]],
@@ -152,7 +149,6 @@ export class Instance {
     await Promise.all([...this.connections].map((connection) => connection.shutdown()));
     await closed;
     this.openDatabases.clear();
-    this.views.close();
     await this.engine.close();
   }
 

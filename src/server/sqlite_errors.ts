@@ -16,6 +16,7 @@ const RULES: readonly { pattern: RegExp; error: ErrorName }[] = [
 
 export function sqlErrorFromSqlite(message: string, code: string): SqlError {
   if (code === "SQLITE_INTERRUPT") return new SqlError("QUERY_CANCELLED");
+  if (code === "CATALOG_READ_ONLY") return new SqlError("CATALOG_READ_ONLY");
   if (code === "RESULT_TOO_LARGE") return new SqlError("INSUFFICIENT_MEMORY", ["default"]);
   for (const rule of RULES) {
     const match = rule.pattern.exec(message);

@@ -2,7 +2,7 @@
 // least busy thread; a long query occupies one thread and leaves the others (and the writer,
 // and the event loop) free.
 import { WorkerChannel } from "./worker_channel.js";
-import type { ReaderReply, ReaderRequest } from "./reader_worker.js";
+import type { CatalogTable, ReaderReply, ReaderRequest } from "./reader_worker.js";
 
 export class ReaderPool {
   private readonly threads: WorkerChannel<ReaderRequest, ReaderReply>[] = [];
@@ -15,10 +15,11 @@ export class ReaderPool {
     }
   }
 
-  run(dbPath: string, job: number, sql: string, params: unknown[]): Promise<ReaderReply> {
+  run(dbPath: string, job: number, sql: string, params: unknown[],
+    catalog?: readonly CatalogTable[]): Promise<ReaderReply> {
     let best = this.threads[0]!;
     for (const thread of this.threads) if (thread.busy < best.busy) best = thread;
-    return best.request((id) => ({ id, job, dbPath, sql, params }));
+    return best.request((id) => ({ id, job, dbPath, sql, params, ...(catalog === undefined ? {} : { catalog }) }));
   }
 
   /** Closes every reader connection to one database (before it closes or is dropped). */

@@ -14,6 +14,19 @@ export interface ReaderRequest {
   readonly params: unknown[];
   /** Close this thread's connection to dbPath instead of running anything. */
   readonly forget?: boolean;
+  /**
+   * Catalog views: run `sql` over these tables, loaded into this thread's in-memory catalog
+   * database, instead of over dbPath (so even a catalog query never runs on the event loop,
+   * and it can be interrupted like any other).
+   */
+  readonly catalog?: readonly CatalogTable[];
+}
+
+export interface CatalogTable {
+  readonly name: string;
+  /** Column definitions, as in CREATE TABLE. */
+  readonly columns: string;
+  readonly rows: readonly (readonly unknown[])[];
 }
 
 export type ReaderReply =
@@ -38,9 +51,12 @@ port.on("message", (request: ReaderRequest) => {
 
 function run(request: ReaderRequest): ReaderReply {
   try {
-    const connection = connectionFor(request.dbPath);
+    const connection = request.catalog === undefined ? connectionFor(request.dbPath) : catalogConnection(request.catalog);
     const statement = connection.db.prepare(request.sql);
-    if (!statement.readonly || !statement.reader) return { id: request.id, ok: true, needsWriter: true };
+    if (!statement.readonly || !statement.reader) {
+      if (request.catalog !== undefined) return { id: request.id, ok: false, code: "CATALOG_READ_ONLY", message: "read-only" };
+      return { id: request.id, ok: true, needsWriter: true };
+    }
     connection.setJob.run(request.job);
     try {
       // Arrays, not objects: duplicate column names (SELECT 1, 1) must survive.
@@ -53,6 +69,30 @@ function run(request: ReaderRequest): ReaderReply {
     const e = error as { code?: string; message: string };
     return { id: request.id, ok: false, code: e.code ?? "ERROR", message: e.message };
   }
+}
+
+let catalog: { db: Database.Database; setJob: Database.Statement } | null = null;
+
+/** This thread's in-memory catalog database, its tables replaced by the request's rows. */
+function catalogConnection(tables: readonly CatalogTable[]): { db: Database.Database; setJob: Database.Statement } {
+  if (catalog === null) {
+    const db = new Database(":memory:");
+    loadGuard(db);
+    db.defaultSafeIntegers(safeIntegers);
+    catalog = { db, setJob: db.prepare("SELECT guard_job(?)") };
+  }
+  const db = catalog.db;
+  db.transaction(() => {
+    for (const table of tables) {
+      const name = `"${table.name.replace(/"/g, '""')}"`;
+      db.exec(`DROP TABLE IF EXISTS ${name}; CREATE TABLE ${name} (${table.columns})`);
+      const first = table.rows[0];
+      if (first === undefined) continue;
+      const insert = db.prepare(`INSERT INTO ${name} VALUES (${first.map(() => "?").join(", ")})`);
+      for (const row of table.rows) insert.run(...row);
+    }
+  })();
+  return catalog;
 }
 
 function connectionFor(dbPath: string): { db: Database.Database; setJob: Database.Statement } {

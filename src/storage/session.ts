@@ -6,6 +6,7 @@ import { assert } from "../util/assert.js";
 import type { EngineServices, MirrorliteDatabase } from "./database.js";
 import type { WorkerChannel } from "./worker_channel.js";
 import type { ColumnInfo, WriterReply, WriterRequest } from "./writer_protocol.js";
+import type { CatalogTable } from "./reader_worker.js";
 
 export interface SessionOptions {
   /** SET LOCK_TIMEOUT in ms: -1 waits forever (the default), 0 fails at once. */
@@ -46,6 +47,24 @@ export class Session {
 
   get inTransaction(): boolean { return this.inTransactionNow; }
   get holdsWriteLock(): boolean { return this.holdsWriter; }
+
+  /**
+   * Runs a read-only statement over catalog tables (sys.* views) on a reader thread: it never
+   * touches the database, can be cancelled, and a statement that would write fails.
+   */
+  executeCatalog(sql: string, params: unknown[], tables: readonly CatalogTable[]): Promise<StatementResult> {
+    return this.exclusive(async () => {
+      const job = this.startJob();
+      try {
+        const reply = await this.services.readers.run(":catalog:", job, sql, params, tables);
+        if (!reply.ok) throw new StatementError(reply.message, reply.code, false);
+        assert(!reply.needsWriter, "a catalog reader asked for the writer");
+        return { rows: reply.rows, columns: reply.columns, changes: 0, lastInsertRowid: 0, commitLsn: null };
+      } finally {
+        this.endJob();
+      }
+    });
+  }
 
   /** Runs one statement. Reads go to a reader thread unless this session already writes. */
   execute(sql: string, params: unknown[] = [], options: { raw?: boolean } = {}): Promise<StatementResult> {

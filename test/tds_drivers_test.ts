@@ -6,6 +6,7 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import mssql from "mssql";
 import { Request, TYPES, type Connection } from "tedious";
@@ -224,4 +225,29 @@ except pymssql.Error as e:
   const py = spawnSync("/usr/bin/python3", ["-c", python, SA_PASSWORD], { encoding: "utf8", timeout: 30_000 });
   assert.equal(py.status, 0, py.stderr);
   assert.deepEqual(py.stdout.trim().split("\n"), ["[(2, 'Zürich', 421878, 87.88)]", "3", "error 208"]);
+});
+
+test("bsqldb, isql and pymssql with encryption required and with it off", () => {
+  for (const encryption of ["require", "off"]) {
+    // [global] settings apply to every FreeTDS connection, DSN-less ones included.
+    const conf = path.join(temp.dir, `freetds-${encryption}.conf`);
+    fs.writeFileSync(conf, `[global]\n\ttds version = 7.4\n\tencryption = ${encryption}\n`);
+    const env = { FREETDSCONF: conf };
+    const bsqldb = cli("bsqldb", ["-S", `127.0.0.1:${server.port}`, "-U", "sa", "-P", SA_PASSWORD, "-D", "drivers", "-q", "-t", "|"],
+      "SELECT id, name FROM cities WHERE id = 1\ngo\n", env);
+    assert.equal(bsqldb.status, 0, `bsqldb ${encryption}: ${bsqldb.stderr}`);
+    assert.match(bsqldb.stdout, /1\|Oslo/);
+    const odbc = `DRIVER=FreeTDS;SERVER=127.0.0.1;PORT=${server.port};UID=sa;PWD=${SA_PASSWORD};DATABASE=drivers;Encryption=${encryption}`;
+    const isql = cli("isql", ["-b", "-e", "-k", odbc, "-d|"], "SELECT id, name FROM cities WHERE id = 2\n", env);
+    assert.equal(isql.status, 0, `isql ${encryption}: ${isql.stderr}${isql.stdout}`);
+    assert.match(isql.stdout, /2\|Zürich/);
+    const py = spawnSync("/usr/bin/python3", ["-c", `
+import pymssql, sys
+c = pymssql.connect(server='127.0.0.1', port=${server.port}, user='sa', password=sys.argv[1], database='drivers')
+cur = c.cursor()
+cur.execute('SELECT name FROM cities WHERE id = 1')
+print(cur.fetchone()[0])`, SA_PASSWORD], { encoding: "utf8", timeout: 30_000, env: { ...process.env, ...env } });
+    assert.equal(py.status, 0, `pymssql ${encryption}: ${py.stderr}`);
+    assert.equal(py.stdout.trim(), "Oslo");
+  }
 });

@@ -32,6 +32,10 @@ async function freePort(): Promise<number> {
 
 /** Initialises and starts a cluster; throws with pg_ctl's log when it does not come up. */
 export async function startPgCluster(): Promise<PgCluster> {
+  if (!fs.existsSync(path.join(PG_BIN, "initdb"))) {
+    throw new Error(`PostgreSQL server binaries not found in ${PG_BIN} (apt-get install `
+      + "postgresql-15, or set PG_BIN)");
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirrorlite-bench-pg-"));
   const data = path.join(dir, "data");
   const log = path.join(dir, "server.log");

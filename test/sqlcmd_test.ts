@@ -410,6 +410,11 @@ describe("mirrorlite sql against a server", () => {
     const quit = await run(["-Q", "SELECT 5 AS five\nGO\nQUIT\nSELECT 6 AS six"]);
     assert.match(quit.stdout, /five/);
     assert.doesNotMatch(quit.stdout, /six/);
+    // An error raised with state 127 ends the run with its number (the low byte on Linux).
+    const raised = await run(["-Q", "SELECT 1 AS a\nGO\nRAISERROR('quit now', 16, 127)\nGO\nSELECT 2 AS b"]);
+    assert.equal(raised.status, 50000 & 0xff);
+    assert.match(raised.stdout, /Msg 50000, Level 16, State 127, Server MLTEST, Line 1\nquit now\n/);
+    assert.doesNotMatch(raised.stdout, /\nb\s*\n/);
   });
 
   test("-i runs several files in order; a missing one stops everything before it starts", async () => {
@@ -466,6 +471,11 @@ describe("mirrorlite sql against a server", () => {
     const allToStderr = await run(["-r1", "-Q", bad]);
     assert.equal(allToStderr.stdout, "");
     assert.match(allToStderr.stderr, /^Changed database context to 'shop'\.\nMsg 208/);
+    const printed = await run(["-Q", "PRINT 'note'\nRAISERROR('warning', 10, 1)"]);
+    assert.equal(printed.stdout, "note\nwarning\n");
+    assert.equal((await run(["-m", "1", "-Q", "PRINT 'note'"])).stdout, "", "-m 1 hides severity 0");
+    const printedToStderr = await run(["-r1", "-Q", "PRINT 'note'"]);
+    assert.deepEqual([printedToStderr.stdout, printedToStderr.stderr], ["", "note\n"]);
   });
 
   test("a failed login exits 1 with the server's message; -E is refused", async () => {

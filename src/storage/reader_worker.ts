@@ -37,7 +37,15 @@ export type ReaderReply =
 
 const port = parentPort!;
 const { safeIntegers } = workerData as { safeIntegers: boolean };
-const connections = new Map<string, { db: Database.Database; setJob: Database.Statement }>();
+const STATEMENT_CACHE_MAX = 256;
+
+interface ReaderConnection {
+  readonly db: Database.Database;
+  readonly setJob: Database.Statement;
+  readonly statements?: Map<string, Database.Statement>;
+}
+
+const connections = new Map<string, ReaderConnection & { statements: Map<string, Database.Statement> }>();
 
 port.on("message", (request: ReaderRequest) => {
   if (request.forget === true) {
@@ -52,7 +60,7 @@ port.on("message", (request: ReaderRequest) => {
 function run(request: ReaderRequest): ReaderReply {
   try {
     const connection = request.catalog === undefined ? connectionFor(request.dbPath) : catalogConnection(request.catalog);
-    const statement = connection.db.prepare(request.sql);
+    const statement = prepared(connection, request.sql);
     if (!statement.readonly || !statement.reader) {
       if (request.catalog !== undefined) return { id: request.id, ok: false, code: "CATALOG_READ_ONLY", message: "read-only" };
       return { id: request.id, ok: true, needsWriter: true };
@@ -95,15 +103,34 @@ function catalogConnection(tables: readonly CatalogTable[]): { db: Database.Data
   return catalog;
 }
 
-function connectionFor(dbPath: string): { db: Database.Database; setJob: Database.Statement } {
+function connectionFor(dbPath: string): ReaderConnection & { statements: Map<string, Database.Statement> } {
   let connection = connections.get(dbPath);
   if (connection === undefined) {
     const db = new Database(dbPath, { readonly: true, fileMustExist: true });
     loadGuard(db);
     db.defaultSafeIntegers(safeIntegers);
     db.pragma("busy_timeout = 5000");
-    connection = { db, setJob: db.prepare("SELECT guard_job(?)") };
+    connection = { db, setJob: db.prepare("SELECT guard_job(?)"), statements: new Map() };
     connections.set(dbPath, connection);
   }
   return connection;
+}
+
+/**
+ * Prepared statements by SQL text, least recently used dropped first: clients repeat the same
+ * statements (pool validation, parameterised queries), and preparing costs more than running
+ * a small one. SQLite re-prepares a cached statement itself after a schema change.
+ */
+function prepared(connection: ReaderConnection, sql: string): Database.Statement {
+  const statements = connection.statements;
+  if (statements === undefined) return connection.db.prepare(sql);
+  let statement = statements.get(sql);
+  if (statement !== undefined) {
+    statements.delete(sql);
+  } else {
+    statement = connection.db.prepare(sql);
+    if (statements.size >= STATEMENT_CACHE_MAX) statements.delete(statements.keys().next().value!);
+  }
+  statements.set(sql, statement);
+  return statement;
 }

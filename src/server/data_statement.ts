@@ -1,12 +1,10 @@
 // Data statements: rewritten from T-SQL into SQLite's dialect with the session's values
 // (DB_NAME(), @@SPID, SCOPE_IDENTITY()…), run on the database's reader or writer threads (or on
-// the catalog views), and streamed back as COLMETADATA, rows in bounded flushes, and DONE.
-import { columnTypesFor } from "../tds/types.js";
+// the catalog views), which encode the result set as TDS tokens; here only DONE is added.
 import { DoneStatus } from "../tds/tokens.js";
 import { rewriteData } from "../tsql/rewrite.js";
 import { catalogTables } from "./catalog_views.js";
 import type { Statement } from "../tsql/statements.js";
-import type { ColumnInfo } from "../storage/writer_protocol.js";
 import type { ResponseStream } from "./response.js";
 import type { DoneChain, StatementParameters, TsqlSession } from "./tsql_session.js";
 
@@ -15,44 +13,28 @@ type DataStatement = Extract<Statement, { kind: "data" }>;
 /** SQL Server's CurCmd values, informational in DONE tokens. */
 const CUR_CMD: Record<string, number> = { SELECT: 0xc1, INSERT: 0xc3, DELETE: 0xc4, UPDATE: 0xc5 };
 const COUNTED = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE"]);
-/** Flush the response every this many bytes of rows, so memory stays bounded by the socket. */
-const FLUSH_BYTES = 64 * 1024;
 
 export async function runDataStatement(session: TsqlSession, statement: DataStatement,
   out: ResponseStream, done: DoneChain, parameters: StatementParameters): Promise<void> {
   const sql = rewriteForSession(session, statement, parameters);
   const verb = firstKeyword(sql);
-  let result: { columns: ColumnInfo[] | null; rows: unknown[][] | null; changes: number; lastInsertRowid: number };
-  if (statement.catalogViews.length > 0) {
-    const tables = catalogTables(session.instance, statement.catalogViews);
-    const reply = await session.storageSession().executeCatalog(sql, bindings(parameters), tables);
-    result = { columns: reply.columns, rows: reply.rows as unknown[][] | null, changes: 0, lastInsertRowid: 0 };
-  } else {
-    const reply = await session.storageSession().execute(sql, bindings(parameters), { raw: true });
-    result = { columns: reply.columns, rows: reply.rows as unknown[][] | null, changes: reply.changes,
-      lastInsertRowid: reply.lastInsertRowid };
-  }
+  const storage = session.storageSession();
+  // Result sets come back already encoded as TDS tokens by the thread that ran the statement.
+  const result = statement.catalogViews.length > 0
+    ? await storage.executeCatalog(sql, bindings(parameters), catalogTables(session.instance, statement.catalogViews), { encode: true })
+    : await storage.execute(sql, bindings(parameters), { encode: true });
   const counted = session.settings.nocount ? 0 : DoneStatus.COUNT;
-  if (result.rows !== null && result.columns !== null) {
-    await streamRows(result.columns, result.rows, out, done);
-    session.rowcount = result.rows.length;
-    done.statementDone(counted, CUR_CMD.SELECT!, result.rows.length);
+  if (result.encoded !== undefined) {
+    done.release();
+    out.tokens.encoded(result.encoded);
+    const rowCount = result.rowCount ?? 0;
+    session.rowcount = rowCount;
+    done.statementDone(counted, CUR_CMD.SELECT!, rowCount);
     return;
   }
   session.rowcount = result.changes;
   if (verb === "INSERT" && result.changes > 0) session.identity = result.lastInsertRowid;
   done.statementDone(COUNTED.has(verb) ? counted : 0, CUR_CMD[verb] ?? 0, result.changes);
-}
-
-async function streamRows(columns: ColumnInfo[], rows: unknown[][], out: ResponseStream,
-  done: DoneChain): Promise<void> {
-  const types = columnTypesFor(columns, rows);
-  done.release();
-  out.tokens.colMetadata(types);
-  for (const row of rows) {
-    out.tokens.row(types, row);
-    if (out.tokens.byteLength >= FLUSH_BYTES) await out.flush();
-  }
 }
 
 /** The statement in SQLite's dialect with this session's values (DB_NAME(), @@SPID, …). */

@@ -16,10 +16,10 @@ export class ReaderPool {
   }
 
   run(dbPath: string, job: number, sql: string, params: unknown[],
-    catalog?: readonly CatalogTable[]): Promise<ReaderReply> {
+    options: { catalog?: readonly CatalogTable[]; encode?: boolean } = {}): Promise<ReaderReply> {
     let best = this.threads[0]!;
     for (const thread of this.threads) if (thread.busy < best.busy) best = thread;
-    return best.request((id) => ({ id, job, dbPath, sql, params, ...(catalog === undefined ? {} : { catalog }) }));
+    return best.request((id) => ({ id, job, dbPath, sql, params, ...options }));
   }
 
   /** Closes every reader connection to one database (before it closes or is dropped). */

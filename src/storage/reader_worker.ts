@@ -4,7 +4,7 @@
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { loadGuard } from "./guard.js";
-import { collectRows, columnInfo, type ColumnInfo } from "./writer_protocol.js";
+import { collectRows, columnInfo, encodeResult, type ColumnInfo } from "./writer_protocol.js";
 
 export interface ReaderRequest {
   readonly id: number;
@@ -14,6 +14,8 @@ export interface ReaderRequest {
   readonly params: unknown[];
   /** Close this thread's connection to dbPath instead of running anything. */
   readonly forget?: boolean;
+  /** Answer with the result already encoded as TDS tokens (`encoded`) instead of rows. */
+  readonly encode?: boolean;
   /**
    * Catalog views: run `sql` over these tables, loaded into this thread's in-memory catalog
    * database, instead of over dbPath (so even a catalog query never runs on the event loop,
@@ -31,7 +33,7 @@ export interface CatalogTable {
 
 export type ReaderReply =
   | { readonly id: number; readonly ok: true; readonly needsWriter: false; readonly rows: unknown[][];
-      readonly columns: ColumnInfo[] }
+      readonly columns: ColumnInfo[]; readonly encoded?: Uint8Array; readonly rowCount?: number }
   | { readonly id: number; readonly ok: true; readonly needsWriter: true }
   | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };
 
@@ -69,7 +71,12 @@ function run(request: ReaderRequest): ReaderReply {
     try {
       // Arrays, not objects: duplicate column names (SELECT 1, 1) must survive.
       const rows = collectRows(statement, request.params);
-      return { id: request.id, ok: true, needsWriter: false, rows, columns: columnInfo(statement) };
+      const columns = columnInfo(statement);
+      if (request.encode === true) {
+        return { id: request.id, ok: true, needsWriter: false, rows: [], columns,
+          encoded: encodeResult(columns, rows), rowCount: rows.length };
+      }
+      return { id: request.id, ok: true, needsWriter: false, rows, columns };
     } finally {
       connection.setJob.run(0);
     }

@@ -13,7 +13,17 @@ export interface SessionOptions {
   lockTimeoutMs: number;
 }
 
+export interface ExecuteOptions {
+  /** Rows as arrays in column order (default: objects keyed by column name). */
+  readonly raw?: boolean;
+  /** A result set comes back as TDS tokens in `encoded` (made on the worker), with `rowCount`. */
+  readonly encode?: boolean;
+}
+
 export interface StatementResult {
+  /** With `encode`: COLMETADATA and ROW tokens of the result set; `rows` is then empty. */
+  readonly encoded?: Uint8Array;
+  readonly rowCount?: number;
   /** Arrays of values in column order with `raw`, otherwise objects keyed by column name. */
   readonly rows: unknown[] | null;
   readonly columns: ColumnInfo[] | null;
@@ -52,14 +62,16 @@ export class Session {
    * Runs a read-only statement over catalog tables (sys.* views) on a reader thread: it never
    * touches the database, can be cancelled, and a statement that would write fails.
    */
-  executeCatalog(sql: string, params: unknown[], tables: readonly CatalogTable[]): Promise<StatementResult> {
+  executeCatalog(sql: string, params: unknown[], tables: readonly CatalogTable[],
+    options: ExecuteOptions = {}): Promise<StatementResult> {
     return this.exclusive(async () => {
       const job = this.startJob();
       try {
-        const reply = await this.services.readers.run(":catalog:", job, sql, params, tables);
+        const reply = await this.services.readers.run(":catalog:", job, sql, params,
+          { catalog: tables, encode: options.encode === true });
         if (!reply.ok) throw new StatementError(reply.message, reply.code, false);
         assert(!reply.needsWriter, "a catalog reader asked for the writer");
-        return { rows: reply.rows, columns: reply.columns, changes: 0, lastInsertRowid: 0, commitLsn: null };
+        return { rows: reply.rows, columns: reply.columns, ...encodedPart(reply), changes: 0, lastInsertRowid: 0, commitLsn: null };
       } finally {
         this.endJob();
       }
@@ -67,14 +79,14 @@ export class Session {
   }
 
   /** Runs one statement. Reads go to a reader thread unless this session already writes. */
-  execute(sql: string, params: unknown[] = [], options: { raw?: boolean } = {}): Promise<StatementResult> {
+  execute(sql: string, params: unknown[] = [], options: ExecuteOptions = {}): Promise<StatementResult> {
     return this.exclusive(async () => {
-      const result = await this.executeRaw(sql, params);
-      return options.raw === true ? result : asObjects(result);
+      const result = await this.executeRaw(sql, params, options.encode === true);
+      return options.raw === true || options.encode === true ? result : asObjects(result);
     });
   }
 
-  private async executeRaw(sql: string, params: unknown[]): Promise<StatementResult> {
+  private async executeRaw(sql: string, params: unknown[], encode: boolean): Promise<StatementResult> {
     const kind = classify(sql);
     if (kind === "transaction") {
       throw new SqlError("TRANSACTION_CONTROL_IN_STATEMENT", [firstWord(sql)]);
@@ -82,28 +94,28 @@ export class Session {
     if (!this.holdsWriter && kind === "read") {
       const job = this.startJob();
       try {
-        const reply = await this.services.readers.run(this.db.paths.dbPath, job, sql, params);
+        const reply = await this.services.readers.run(this.db.paths.dbPath, job, sql, params, { encode });
         if (!reply.ok) throw new StatementError(reply.message, reply.code, false);
         if (!reply.needsWriter) {
-          return { rows: reply.rows, columns: reply.columns, changes: 0, lastInsertRowid: 0,
+          return { rows: reply.rows, columns: reply.columns, ...encodedPart(reply), changes: 0, lastInsertRowid: 0,
             commitLsn: null };
         }
       } finally {
         this.endJob();
       }
     }
-    if (!this.inTransactionNow) return this.autocommit(sql, params);
+    if (!this.inTransactionNow) return this.autocommit(sql, params, encode);
     await this.takeWriter();
-    return this.onWriter((id, job) => ({ type: "exec", id, job, sql, params }));
+    return this.onWriter((id, job) => ({ type: "exec", id, job, sql, params, encode }));
   }
 
   /** An autocommit write: queued on the writer behind other statements (shared lock). */
-  private async autocommit(sql: string, params: unknown[]): Promise<StatementResult> {
+  private async autocommit(sql: string, params: unknown[], encode: boolean): Promise<StatementResult> {
     await this.db.writeLock.acquire(this, this.options.lockTimeoutMs, "statement");
     const job = this.startJob();
     let reply: WriterReply;
     try {
-      reply = await this.writer.request((id) => ({ type: "exec", id, job, sql, params }));
+      reply = await this.writer.request((id) => ({ type: "exec", id, job, sql, params, encode }));
     } finally {
       this.endJob();
       this.db.writeLock.release(this, "statement");
@@ -118,7 +130,7 @@ export class Session {
     this.db.noteCommit();
     await this.db.log.waitDurable(reply.commitLsn);
     assert(reply.commitLsn <= this.db.log.durableLsn, "acknowledging a commit that is not durable");
-    return { rows: reply.rows, columns: reply.columns, changes: reply.changes,
+    return { rows: reply.rows, columns: reply.columns, ...encodedPart(reply), changes: reply.changes,
       lastInsertRowid: reply.lastInsertRowid, commitLsn: reply.commitLsn };
   }
 
@@ -221,7 +233,7 @@ export class Session {
     if (!reply.inTransaction) this.endTransaction();
     if (!reply.ok) throw new StatementError(reply.message, reply.code, rolledBack);
     if (reply.inTransaction) {
-      return { rows: reply.rows, columns: reply.columns, changes: reply.changes,
+      return { rows: reply.rows, columns: reply.columns, ...encodedPart(reply), changes: reply.changes,
         lastInsertRowid: reply.lastInsertRowid, commitLsn: null };
     }
     return this.acknowledge(reply);
@@ -254,6 +266,10 @@ export class Session {
       this.busy = false;
     }
   }
+}
+
+function encodedPart(reply: { encoded?: Uint8Array; rowCount?: number }): { encoded?: Uint8Array; rowCount?: number } {
+  return reply.encoded === undefined ? {} : { encoded: reply.encoded, rowCount: reply.rowCount ?? 0 };
 }
 
 function asObjects(result: StatementResult): StatementResult {

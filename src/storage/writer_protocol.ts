@@ -1,5 +1,7 @@
 // Messages between a database's main-thread owner and its writer worker.
 import type Database from "better-sqlite3";
+import { TokenWriter } from "../tds/tokens.js";
+import { columnTypesFor } from "../tds/types.js";
 
 /** A result column: its name and SQLite's declared type (the T-SQL type text; null for expressions). */
 export interface ColumnInfo {
@@ -45,6 +47,18 @@ function rowBytes(row: readonly unknown[]): number {
   return bytes;
 }
 
+/**
+ * A result set as TDS tokens (COLMETADATA and its rows), made on the thread that ran the
+ * statement: the event loop then only frames and writes bytes, with no rows to clone or scan.
+ */
+export function encodeResult(columns: readonly ColumnInfo[], rows: readonly (readonly unknown[])[]): Uint8Array {
+  const types = columnTypesFor(columns, rows);
+  const tokens = new TokenWriter();
+  tokens.colMetadata(types);
+  for (const row of rows) tokens.row(types, row);
+  return tokens.take();
+}
+
 export function columnInfo(statement: Database.Statement): ColumnInfo[] {
   return statement.columns().map((column) => ({ name: column.name, type: column.type }));
 }
@@ -64,14 +78,14 @@ export interface WriterInit {
 
 export type WriterRequest =
   | { readonly type: "exec"; readonly id: number; readonly job: number; readonly sql: string;
-      readonly params: unknown[] }
+      readonly params: unknown[]; readonly encode?: boolean }
   | { readonly type: "control"; readonly id: number; readonly job: number; readonly sql: string }
   | { readonly type: "checkpoint"; readonly id: number }
   | { readonly type: "close"; readonly id: number };
 
 export type WriterReply =
   | { readonly id: number; readonly ok: true; readonly rows: unknown[][] | null;
-      readonly columns: ColumnInfo[] | null; readonly changes: number; readonly lastInsertRowid: number;
+      readonly columns: ColumnInfo[] | null; readonly encoded?: Uint8Array; readonly rowCount?: number; readonly changes: number; readonly lastInsertRowid: number;
       readonly inTransaction: boolean; readonly commitLsn: number }
   | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string;
       readonly inTransaction: boolean; readonly commitLsn: number };

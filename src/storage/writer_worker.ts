@@ -9,7 +9,7 @@ import { assert } from "../util/assert.js";
 import { CHUNK_BODY_BYTES_MAX } from "../log/record.js";
 import { loadGuard } from "./guard.js";
 import { WalCapture, transactionRecords, type CapturedTransaction } from "./wal_capture.js";
-import { collectRows, columnInfo, type ColumnInfo, type WriterInit, type WriterReply, type WriterRequest } from "./writer_protocol.js";
+import { collectRows, columnInfo, encodeResult, type ColumnInfo, type WriterInit, type WriterReply, type WriterRequest } from "./writer_protocol.js";
 
 const init = workerData as WriterInit;
 const port = parentPort!;
@@ -54,7 +54,7 @@ port.on("message", (request: WriterRequest) => {
 
 function handle(request: WriterRequest): WriterReply {
   switch (request.type) {
-    case "exec": return runJob(request.id, request.job, () => execute(request.sql, request.params));
+    case "exec": return runJob(request.id, request.job, () => execute(request.sql, request.params, request.encode === true));
     case "control": return runJob(request.id, request.job, () => ({ ...prepared(request.sql).run(), rows: null }));
     case "checkpoint": return checkpoint(request.id);
     case "close": db.close(); capture.close(); return { id: request.id, ok: true, rows: null,
@@ -62,8 +62,16 @@ function handle(request: WriterRequest): WriterReply {
   }
 }
 
-function runJob(id: number, job: number, body: () => { rows: unknown[][] | null;
-  columns?: ColumnInfo[]; changes: number; lastInsertRowid: number | bigint }): WriterReply {
+interface JobResult {
+  rows: unknown[][] | null;
+  columns?: ColumnInfo[];
+  encoded?: Uint8Array;
+  rowCount?: number;
+  changes: number;
+  lastInsertRowid: number | bigint;
+}
+
+function runJob(id: number, job: number, body: () => JobResult): WriterReply {
   setJob.run(job);
   let result;
   try {
@@ -74,15 +82,17 @@ function runJob(id: number, job: number, body: () => { rows: unknown[][] | null;
   captureCommits();
   return { id, ok: true, rows: result.rows, columns: result.columns ?? null, changes: result.changes,
     lastInsertRowid: Number(result.lastInsertRowid), inTransaction: db.inTransaction,
-    commitLsn: lastLsn() };
+    commitLsn: lastLsn(),
+    ...(result.encoded === undefined ? {} : { encoded: result.encoded, rowCount: result.rowCount ?? 0 }) };
 }
 
-function execute(sql: string, params: unknown[]): { rows: unknown[][] | null; columns?: ColumnInfo[];
-  changes: number; lastInsertRowid: number | bigint } {
+function execute(sql: string, params: unknown[], encode: boolean): JobResult {
   const statement = prepared(sql);
   if (statement.reader) {
     const rows = collectRows(statement, params);
-    return { rows, columns: columnInfo(statement), changes: 0, lastInsertRowid: 0 };
+    const columns = columnInfo(statement);
+    if (encode) return { rows: [], columns, encoded: encodeResult(columns, rows), rowCount: rows.length, changes: 0, lastInsertRowid: 0 };
+    return { rows, columns, changes: 0, lastInsertRowid: 0 };
   }
   const info = statement.run(...params);
   return { rows: null, changes: info.changes, lastInsertRowid: info.lastInsertRowid };

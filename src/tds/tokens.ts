@@ -102,6 +102,12 @@ export class TokenWriter {
     return this.out.take();
   }
 
+  /** Tokens encoded elsewhere (a result set encoded on a reader thread), appended as they are. */
+  encoded(tokens: Uint8Array): this {
+    this.out.bytes(tokens);
+    return this;
+  }
+
   /** LOGINACK: interface SQL_TSQL, TDS 7.4; version is [major, minor, build, subbuild]. */
   loginAck(progName: string, version: readonly [number, number, number, number]): this {
     const [major, minor, build] = version;

@@ -11,23 +11,20 @@
 // with its backends; client: this process), read from /proc. Medians of BENCH_ROUNDS rounds of
 // BENCH_SECONDS per cell; BENCH_CPU_PROF=dir starts mirrorlite under `node --cpu-prof`.
 // Never part of `npm test`.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { Connection, Request } from "tedious";
 import { startPgCluster, type PgCluster } from "./pg_cluster.js";
 import { PgLeanClient } from "./pg_lean_client.js";
 import { LeanClient } from "./tds_lean_client.js";
+import { median, PASSWORD, startMirrorlite, tediousBatch, tediousConnect } from "./support.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const CONNECTIONS = [1, 8];
 const ROWS = 100;
-const PASSWORD = "Bench!Passw0rd";
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli", "main.js");
 
 const SYSTEMS = ["pg", "tedious", "pg-lean", "tds-lean"] as const;
 type System = typeof SYSTEMS[number];
@@ -40,12 +37,6 @@ interface Client { query(sql: string): Promise<void>; close(): void }
 /** One cell: queries/s and CPU µs per query on each side. */
 interface Cell { qps: number; serverUs: number; clientUs: number }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-/** A row of t: the same values in both systems. */
 function row(i: number): { id: number; name: string; x: number } {
   return { id: i, name: `row ${i} `.padEnd(32, "x"), x: i * 1.25 };
 }
@@ -85,53 +76,6 @@ function cpuSeconds(pid: number, children: boolean): number {
 }
 
 // ---------------------------------------------------------------- mirrorlite
-
-async function startMirrorlite(dataDir: string, profileDir: string | undefined):
-  Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
-  const flags = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
-  const child = spawn(process.execPath, [...flags, MAIN, "start", "--data", dataDir, "--port", "0",
-    "--listen", "127.0.0.1"], {
-    env: { ...process.env, MSSQL_SA_PASSWORD: PASSWORD }, stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on [^ ]+:(\d+)/.exec(output);
-      if (match !== null) resolve(Number(match[1]));
-    });
-    void exited.then(() => reject(new Error(`server exited: ${output}`)));
-  });
-  return {
-    port, pid: child.pid!,
-    stop: async () => {
-      process.kill(child.pid!, "SIGTERM");
-      await exited;
-    },
-  };
-}
-
-function tediousConnect(port: number, database: string): Promise<Connection> {
-  return new Promise((resolve, reject) => {
-    const connection = new Connection({
-      server: "127.0.0.1",
-      authentication: { type: "default", options: { userName: "sa", password: PASSWORD } },
-      options: { port, database, encrypt: false, requestTimeout: 0 },
-    });
-    connection.connect((error) => (error ? reject(error) : resolve(connection)));
-  });
-}
-
-/** Runs a batch; resolves with the row count of its result sets. */
-function tediousBatch(connection: Connection, sql: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let rows = 0;
-    const request = new Request(sql, (error) => (error ? reject(error) : resolve(rows)));
-    request.on("row", () => { rows += 1; });
-    connection.execSqlBatch(request);
-  });
-}
 
 async function setUpMirrorlite(port: number): Promise<void> {
   const admin = await tediousConnect(port, "master");

@@ -7,17 +7,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { StorageEngine } from "../src/storage/engine.js";
+import { median } from "./support.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const WRITERS = [1, 8, 32];
 const ROW = "INSERT INTO t(k, v) VALUES (?, ?)";
 const PAYLOAD = "x".repeat(40);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 function plainSqlite(dir: string): number {
   const file = path.join(dir, `plain-${Date.now()}.db`);

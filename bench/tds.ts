@@ -4,26 +4,17 @@
 // own throughput) and tedious (what a Node application sees; its CPU competes with the server
 // on this machine's 2 cores). Medians of ROUNDS rounds; prints a markdown table. Never part of
 // `npm test`.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import { Connection, Request } from "tedious";
 import { StorageEngine } from "../src/storage/engine.js";
 import { LeanClient } from "./tds_lean_client.js";
+import { median, PASSWORD, startMirrorlite, tediousBatch, tediousConnect } from "./support.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const CONNECTIONS = [1, 8, 32];
-const PASSWORD = "Bench!Passw0rd";
 const PAYLOAD = "x".repeat(40);
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli", "main.js");
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 async function engineRun(engine: StorageEngine, name: string, writers: number): Promise<number> {
   const db = await engine.createDatabase(name);
@@ -42,36 +33,19 @@ async function engineRun(engine: StorageEngine, name: string, writers: number): 
   return commits / SECONDS;
 }
 
-function connect(port: number, database: string): Promise<Connection> {
-  return new Promise((resolve, reject) => {
-    const connection = new Connection({
-      server: "127.0.0.1",
-      authentication: { type: "default", options: { userName: "sa", password: PASSWORD } },
-      options: { port, database, encrypt: false },
-    });
-    connection.connect((error) => (error ? reject(error) : resolve(connection)));
-  });
-}
-
-function batch(connection: Connection, sql: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    connection.execSqlBatch(new Request(sql, (error) => (error ? reject(error) : resolve())));
-  });
-}
-
 interface Client { batch(sql: string): Promise<void>; close(): void }
 type ClientKind = "lean" | "tedious";
 
 async function openClient(kind: ClientKind, port: number, database: string): Promise<Client> {
   if (kind === "lean") return LeanClient.connect(port, "sa", PASSWORD, database);
-  const connection = await connect(port, database);
-  return { batch: (sql) => batch(connection, sql), close: () => connection.close() };
+  const connection = await tediousConnect(port, database);
+  return { batch: async (sql) => { await tediousBatch(connection, sql); }, close: () => connection.close() };
 }
 
 async function tdsRun(kind: ClientKind, port: number, name: string, writers: number): Promise<number> {
-  const admin = await connect(port, "master");
-  await batch(admin, `CREATE DATABASE ${name}`);
-  await batch(admin, `USE ${name}; CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v NVARCHAR(100))`);
+  const admin = await tediousConnect(port, "master");
+  await tediousBatch(admin, `CREATE DATABASE ${name}`);
+  await tediousBatch(admin, `USE ${name}; CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v NVARCHAR(100))`);
   const clients = await Promise.all(Array.from({ length: writers }, () => openClient(kind, port, name)));
   const end = performance.now() + SECONDS * 1000;
   let commits = 0;
@@ -83,31 +57,15 @@ async function tdsRun(kind: ClientKind, port: number, name: string, writers: num
   }));
   for (const client of clients) client.close();
   await new Promise((r) => setTimeout(r, 100));
-  await batch(admin, `USE master; DROP DATABASE ${name}`);
+  await tediousBatch(admin, `USE master; DROP DATABASE ${name}`);
   admin.close();
   return commits / SECONDS;
-}
-
-async function startServer(dataDir: string): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [MAIN, "start", "--data", dataDir, "--port", "0", "--listen", "127.0.0.1"],
-    { env: { ...process.env, MSSQL_SA_PASSWORD: PASSWORD }, stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on [^ ]+:(\d+)/.exec(output);
-      if (match !== null) resolve(Number(match[1]));
-    });
-    void exited.then(() => reject(new Error(`server exited: ${output}`)));
-  });
-  return { port, stop: async () => { process.kill(child.pid!, "SIGTERM"); await exited; } };
 }
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirrorlite-bench-tds-"));
   const engine = StorageEngine.open({ dataDir: path.join(dir, "engine"), readerThreads: 4, safeIntegers: true });
-  const server = await startServer(path.join(dir, "server"));
+  const server = await startMirrorlite(path.join(dir, "server"));
   const inProcess = new Map<number, number[]>(CONNECTIONS.map((n) => [n, []]));
   const lean = new Map<number, number[]>(CONNECTIONS.map((n) => [n, []]));
   const tedious = new Map<number, number[]>(CONNECTIONS.map((n) => [n, []]));

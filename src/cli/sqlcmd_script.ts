@@ -14,7 +14,7 @@
 // - `:r file` is read relative to the directory sqlcmd started in (not the including file), its
 //   lines continue the current batch, and it may hold any command, GO included;
 // - the end of an input file (or of -Q) sends the pending batch without a GO.
-import { splitGo } from "../tsql/go.js";
+import { scanScriptLine as scanLine, splitGo, type LineState, type Reference } from "../tsql/go.js";
 
 /** The I/O a script needs; the runner supplies files from disk and process.env. */
 export interface ScriptHost {
@@ -38,7 +38,6 @@ export const BUILTIN_VARIABLES = [
 ] as const;
 
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-const REFERENCE_CHAR = /[A-Za-z0-9_-]/;
 /** Include nesting limit: a file that includes itself must fail, not exhaust the stack. */
 const INCLUDE_DEPTH_MAX = 32;
 
@@ -114,8 +113,6 @@ export type ScriptStep =
   | { kind: "error"; message: string };
 
 /** Where a line leaves the lexer: inside a quoted token, a block comment, or neither. */
-interface LineState { quote: string | null; commentDepth: number }
-interface Reference { start: number; end: number; name: string }
 interface PendingLine { text: string; references: Reference[]; source: string; line: number }
 
 /** Options of a ScriptProcessor. */
@@ -339,55 +336,6 @@ export class ScriptProcessor {
     }
     return result + text.slice(position);
   }
-}
-
-/**
- * Follows quotes and comments across one line (the rules of splitGo's lexer) and finds the
- * `$(name)` references outside comments. Null when a `$(` is not a well-formed reference.
- */
-function scanLine(line: string, start: LineState, substitute: boolean):
-  { state: LineState; references: Reference[] } | null {
-  let { quote, commentDepth } = start;
-  const references: Reference[] = [];
-  let position = 0;
-  while (position < line.length) {
-    const pair = line.slice(position, position + 2);
-    const char = line[position]!;
-    if (commentDepth > 0) {
-      if (pair === "/*") commentDepth += 1;
-      if (pair === "*/") commentDepth -= 1;
-      position += pair === "/*" || pair === "*/" ? 2 : 1;
-    } else if (substitute && pair === "$(") {
-      const end = referenceEnd(line, position + 2);
-      if (end === null) return null;
-      references.push({ start: position, end: end + 1, name: line.slice(position + 2, end) });
-      position = end + 1;
-    } else if (quote !== null) {
-      // A doubled closing quote is an escaped quote and keeps the token open.
-      if (char === quote && line[position + 1] === quote) position += 2;
-      else {
-        if (char === quote) quote = null;
-        position += 1;
-      }
-    } else if (pair === "--") {
-      break;
-    } else if (pair === "/*") {
-      commentDepth = 1;
-      position += 2;
-    } else {
-      if (char === "'" || char === '"') quote = char;
-      if (char === "[") quote = "]";
-      position += 1;
-    }
-  }
-  return { state: { quote, commentDepth }, references };
-}
-
-/** Index of the `)` closing a reference whose name starts at `from`, or null. */
-function referenceEnd(line: string, from: number): number | null {
-  let position = from;
-  while (position < line.length && REFERENCE_CHAR.test(line[position]!)) position += 1;
-  return position > from && line[position] === ")" ? position : null;
 }
 
 /** `name`, `name value` or `name "value with ""quotes"""`; null when malformed. */

@@ -14,7 +14,12 @@ export interface ScriptBatch {
 const separatorPattern = /^\s*go(?:\s+(\d+))?\s*(?:--.*)?$/i;
 
 /** Where a line leaves the lexer: inside a quoted token, a block comment, or neither. */
-interface LineState { quote: string | null; commentDepth: number }
+export interface LineState { quote: string | null; commentDepth: number }
+
+/** A sqlcmd `$(name)` reference within a line: [start, end) and the name. */
+export interface Reference { start: number; end: number; name: string }
+
+const REFERENCE_CHAR = /[A-Za-z0-9_-]/;
 
 /**
  * Splits a script on GO lines. A GO line inside a string, a quoted identifier or a block
@@ -33,7 +38,7 @@ export function splitGo(script: string): ScriptBatch[] {
     const match = state.quote === null && state.commentDepth === 0 ? separatorPattern.exec(line) : null;
     if (match === null) {
       batchLines.push(rawLine);
-      state = scanLine(line, state);
+      state = scanScriptLine(line, state, false)!.state;
       return;
     }
     pushBatch(batches, batchLines, batchFirstLine, match[1] === undefined ? 1 : Number(match[1]));
@@ -50,9 +55,14 @@ function pushBatch(batches: ScriptBatch[], lines: string[], firstLine: number, r
   batches.push({ text, firstLine, repeat });
 }
 
-/** Follows quotes and comments across one line, as the lexer would. */
-function scanLine(line: string, start: LineState): LineState {
+/**
+ * Follows quotes and comments across one line, as the lexer would; with `substitute` it also
+ * finds sqlcmd's `$(name)` references outside comments (null when a `$(` is malformed).
+ */
+export function scanScriptLine(line: string, start: LineState, substitute: boolean):
+  { state: LineState; references: Reference[] } | null {
   let { quote, commentDepth } = start;
+  const references: Reference[] = [];
   let position = 0;
   while (position < line.length) {
     const pair = line.slice(position, position + 2);
@@ -61,6 +71,11 @@ function scanLine(line: string, start: LineState): LineState {
       if (pair === "/*") commentDepth += 1;
       if (pair === "*/") commentDepth -= 1;
       position += pair === "/*" || pair === "*/" ? 2 : 1;
+    } else if (substitute && pair === "$(") {
+      const end = referenceEnd(line, position + 2);
+      if (end === null) return null;
+      references.push({ start: position, end: end + 1, name: line.slice(position + 2, end) });
+      position = end + 1;
     } else if (quote !== null) {
       // A doubled closing quote is an escaped quote and keeps the token open.
       if (char === quote && line[position + 1] === quote) position += 2;
@@ -79,5 +94,12 @@ function scanLine(line: string, start: LineState): LineState {
       position += 1;
     }
   }
-  return { quote, commentDepth };
+  return { state: { quote, commentDepth }, references };
+}
+
+/** Index of the `)` closing a reference whose name starts at `from`, or null. */
+function referenceEnd(line: string, from: number): number | null {
+  let position = from;
+  while (position < line.length && REFERENCE_CHAR.test(line[position]!)) position += 1;
+  return position > from && line[position] === ")" ? position : null;
 }

@@ -2,7 +2,7 @@
 // the helpers the recursive-descent parser needs. Syntax errors name the token as SQL Server
 // does: 156 for a reserved keyword, 102 for anything else.
 
-import type { Token } from "./lexer.js";
+import { significantTokens, type Token } from "./lexer.js";
 import { syntaxError } from "./errors.js";
 import { isReserved } from "./keywords.js";
 
@@ -17,15 +17,7 @@ export class Cursor {
 
   constructor(all: readonly Token[]) {
     this.all = all;
-    const tokens: Token[] = [];
-    const allIndex: number[] = [];
-    all.forEach((token, index) => {
-      if (token.kind === "space" || token.kind === "comment") return;
-      tokens.push(token);
-      allIndex.push(index);
-    });
-    this.tokens = tokens;
-    this.allIndex = allIndex;
+    ({ tokens: this.tokens, allIndex: this.allIndex } = significantTokens(all));
   }
 
   atEnd(): boolean {

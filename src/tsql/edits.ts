@@ -2,7 +2,7 @@
 // index and never shift them: a rule replaces, removes or inserts around a token, and the
 // text is rendered once at the end, whitespace and comments kept where they were.
 
-import type { Token } from "./lexer.js";
+import { significantTokens, type Token } from "./lexer.js";
 
 export class Edits {
   /** Significant tokens of the statement (no whitespace, no comments). */
@@ -21,13 +21,7 @@ export class Edits {
 
   constructor(all: readonly Token[]) {
     this.all = all;
-    const tokens: Token[] = [];
-    const allIndex: number[] = [];
-    all.forEach((token, index) => {
-      if (token.kind === "space" || token.kind === "comment") return;
-      tokens.push(token);
-      allIndex.push(index);
-    });
+    const { tokens, allIndex } = significantTokens(all);
     this.tokens = tokens;
     this.allIndex = allIndex;
     const { match, depth } = matchParens(tokens);

@@ -162,3 +162,15 @@ function isWordStart(char: string): boolean {
 function isWordPart(char: string): boolean {
   return isWordStart(char) || isDigit(char) || char === "@" || char === "$";
 }
+
+/** The tokens a parser looks at (no whitespace, no comments) and each one's index in `all`. */
+export function significantTokens(all: readonly Token[]): { tokens: Token[]; allIndex: number[] } {
+  const tokens: Token[] = [];
+  const allIndex: number[] = [];
+  all.forEach((token, index) => {
+    if (token.kind === "space" || token.kind === "comment") return;
+    tokens.push(token);
+    allIndex.push(index);
+  });
+  return { tokens, allIndex };
+}

@@ -5,8 +5,6 @@
 // PRNG to prove they only ever throw ProtocolViolation.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import TokenParserModule from "tedious/lib/token/stream-parser.js";
-import DebugModule from "tedious/lib/debug.js";
 import Login7Module from "tedious/lib/login7-payload.js";
 import PreloginModule from "tedious/lib/prelogin-payload.js";
 import SqlBatchModule from "tedious/lib/sqlbatch-payload.js";
@@ -21,40 +19,15 @@ import { parseSqlBatch, parseTransactionManagerRequest } from "../src/tds/reques
 import { COLLATION_LATIN1_CI_AS, DoneStatus, EnvChange, TokenWriter } from "../src/tds/tokens.js";
 import { columnTypesFor, type ColumnType } from "../src/tds/types.js";
 import { ValueConversionError } from "../src/tds/values.js";
+import { hex, prng, tediousTokens, utf16 } from "./support/tds_bytes.js";
 
 // ---- helpers ----
 
 // tedious's CommonJS files end with `module.exports = TheClass`, so Node's default import is the
 // class itself, while TypeScript types it as the exports object: re-type each one once here.
-const TediousTokenParser = TokenParserModule as unknown as typeof TokenParserModule.default;
-const TediousDebug = DebugModule as unknown as typeof DebugModule.default;
 const TediousLogin7 = Login7Module as unknown as typeof Login7Module.default;
 const TediousPrelogin = PreloginModule as unknown as typeof PreloginModule.default;
 const TediousSqlBatch = SqlBatchModule as unknown as typeof SqlBatchModule.default;
-
-/** mulberry32: a small seeded PRNG, so every random run replays from its seed. */
-function prng(seed: number): { below(n: number): number; bytes(n: number): Buffer } {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    below: (n) => Math.floor(next() * n),
-    bytes: (n) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))),
-  };
-}
-
-function hex(text: string): Buffer {
-  return Buffer.from(text.replace(/\s+/g, ""), "hex");
-}
-
-function utf16(text: string): Buffer {
-  return Buffer.from(text, "utf16le");
-}
 
 /** One packet built by hand (independent of the encoder under test). */
 function packet(type: number, status: number, payload: Buffer, id = 1): Buffer {
@@ -520,17 +493,6 @@ test("names over 128 units, long messages and big PLP values are clipped or chun
 });
 
 // ---- tokens: decoded by tedious ----
-
-async function tediousTokens(payload: Buffer): Promise<Record<string, unknown>[]> {
-  const options = { useUTC: true, lowerCaseGuids: false, tdsVersion: "7_4",
-    useColumnNames: false, camelCaseColumns: false, columnNameReplacer: undefined };
-  const tokens: Record<string, unknown>[] = [];
-  for await (const token of TediousTokenParser.parseTokens([payload], new TediousDebug(),
-    options as never)) {
-    tokens.push(token as unknown as Record<string, unknown>);
-  }
-  return tokens;
-}
 
 test("tedious decodes a login response", async () => {
   const payload = new TokenWriter()

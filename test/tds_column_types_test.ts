@@ -6,8 +6,6 @@
 // as an independent calendar; seeded random tables proving every row of columnTypesFor converts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import TokenParserModule from "tedious/lib/token/stream-parser.js";
-import DebugModule from "tedious/lib/debug.js";
 import {
   collationCodePage, decodeCp1252, encodeCp1252, isCp1252,
 } from "../src/tds/codepage.js";
@@ -17,39 +15,7 @@ import {
 import { TokenWriter } from "../src/tds/tokens.js";
 import { columnTypesFor, type ColumnType } from "../src/tds/types.js";
 import { ValueConversionError, toWireValue } from "../src/tds/values.js";
-
-const TediousTokenParser = TokenParserModule as unknown as typeof TokenParserModule.default;
-const TediousDebug = DebugModule as unknown as typeof DebugModule.default;
-
-function prng(seed: number): { below(n: number): number; bytes(n: number): Buffer } {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    below: (n) => Math.floor(next() * n),
-    bytes: (n) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))),
-  };
-}
-
-function hex(text: string): Buffer {
-  return Buffer.from(text.replace(/\s+/g, ""), "hex");
-}
-
-async function tediousTokens(payload: Buffer): Promise<Record<string, unknown>[]> {
-  const options = { useUTC: true, lowerCaseGuids: false, tdsVersion: "7_4",
-    useColumnNames: false, camelCaseColumns: false, columnNameReplacer: undefined };
-  const tokens: Record<string, unknown>[] = [];
-  for await (const token of TediousTokenParser.parseTokens([payload], new TediousDebug(),
-    options as never)) {
-    tokens.push(token as unknown as Record<string, unknown>);
-  }
-  return tokens;
-}
+import { hex, prng, tediousTokens } from "./support/tds_bytes.js";
 
 function shape(type: string | null, values: unknown[]): (string | number | null)[] {
   const [column] = columnTypesFor([{ name: "c", type }], values.map((value) => [value]));

@@ -11,49 +11,22 @@ import { Collation } from "tedious/lib/collation.js";
 import { TYPES } from "tedious/lib/data-type.js";
 import RequestModule from "tedious/lib/request.js";
 import RpcPayloadModule from "tedious/lib/rpcrequest-payload.js";
-import TokenParserModule from "tedious/lib/token/stream-parser.js";
-import DebugModule from "tedious/lib/debug.js";
 import { ProtocolViolation } from "../src/tds/packet.js";
 import {
   ProcId, RPCS_PER_MESSAGE_MAX, RPC_PARAMETERS_MAX, columnTypeForParameter, parseRpcBatch,
   type RpcParameter,
 } from "../src/tds/rpc.js";
 import { COLLATION_LATIN1_CI_AS, TokenWriter } from "../src/tds/tokens.js";
+import { hex, prng, tediousTokens, utf16 } from "./support/tds_bytes.js";
 
 const TediousRequest = RequestModule as unknown as typeof RequestModule.default;
 const TediousRpcPayload = RpcPayloadModule as unknown as typeof RpcPayloadModule.default;
-const TediousTokenParser = TokenParserModule as unknown as typeof TokenParserModule.default;
-const TediousDebug = DebugModule as unknown as typeof DebugModule.default;
 
 type TediousType = (typeof TYPES)[keyof typeof TYPES];
 
 const OPTIONS = { tdsVersion: "7_4", useUTC: true };
 const COLLATION = Collation.fromBuffer(COLLATION_LATIN1_CI_AS);
 const DESCRIPTOR = Buffer.from("0102030405060708", "hex");
-
-/** mulberry32: a small seeded PRNG, so every random run replays from its seed. */
-function prng(seed: number): { below(n: number): number; bytes(n: number): Buffer } {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    below: (n) => Math.floor(next() * n),
-    bytes: (n) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))),
-  };
-}
-
-function hex(text: string): Buffer {
-  return Buffer.from(text.replace(/\s+/g, ""), "hex");
-}
-
-function utf16(text: string): Buffer {
-  return Buffer.from(text, "utf16le");
-}
 
 interface TypeOptions { length?: number; precision?: number; scale?: number; output?: boolean }
 
@@ -81,17 +54,6 @@ function tediousDeclaration(type: TediousType, value: unknown, options: TypeOpti
   request.validateParameters(COLLATION);
   return (type as unknown as { declaration(p: unknown): string })
     .declaration(request.parameters[0]);
-}
-
-async function tediousTokens(payload: Buffer): Promise<Record<string, unknown>[]> {
-  const options = { useUTC: true, lowerCaseGuids: false, tdsVersion: "7_4",
-    useColumnNames: false, camelCaseColumns: false, columnNameReplacer: undefined };
-  const tokens: Record<string, unknown>[] = [];
-  for await (const token of TediousTokenParser.parseTokens([payload], new TediousDebug(),
-    options as never)) {
-    tokens.push(token as unknown as Record<string, unknown>);
-  }
-  return tokens;
 }
 
 /** Compares what tedious decoded with what a tedious user expects (Dates by instant). */

@@ -4,7 +4,7 @@
 // looser spellings; each encoder returns the bytes or why it could not: "invalid" (does not
 // parse) or "overflow" (parses but is out of the type's range).
 import {
-  DATETIME_DAYS_MIN, DAYS_1900, DAYS_MAX, TICKS_PER_DAY, TICKS_PER_SECOND, digitCount,
+  DATETIME_DAYS_MIN, DAYS_1900, DAYS_MAX, TICKS_PER_DAY, TICKS_PER_SECOND, digitCount, shiftDay,
   guidToBytes, parseTemporalText, roundTicks, scaleDecimal, type TemporalText,
 } from "./sql_values.js";
 import { timeBytes } from "./type_info.js";
@@ -114,15 +114,8 @@ export function encodeDatetimeOffset(value: unknown, scale: number): Encoded {
   const parts = parseText(value);
   if (parts === null) return "invalid";
   const offset = parts.offsetMinutes ?? 0;
-  let { days, ticks } = dayAndTime(parts, scale);
-  ticks -= offset * 60 * TICKS_PER_SECOND;
-  if (ticks < 0) {
-    ticks += TICKS_PER_DAY;
-    days -= 1;
-  } else if (ticks >= TICKS_PER_DAY) {
-    ticks -= TICKS_PER_DAY;
-    days += 1;
-  }
+  const local = dayAndTime(parts, scale);
+  const { days, ticks } = shiftDay(local.days, local.ticks, -offset * 60 * TICKS_PER_SECOND);
   if (days < 0 || days > DAYS_MAX) return "overflow";
   const out = Buffer.alloc(timeBytes(scale) + 5);
   writeTime(out, ticks, scale);

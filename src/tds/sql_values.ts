@@ -167,6 +167,23 @@ function finishTemporal(days: number | null, ticks: number | null,
   return { days, ticks, offsetMinutes };
 }
 
+/**
+ * A time of day shifted by a UTC offset may leave the day: carries it into the date, so
+ * 23:30 −01:00 becomes 00:30 of the next day.
+ */
+export function shiftDay(days: number, ticks: number, shiftTicks: number): { days: number; ticks: number } {
+  let shifted = ticks + shiftTicks;
+  let day = days;
+  if (shifted < 0) {
+    shifted += TICKS_PER_DAY;
+    day -= 1;
+  } else if (shifted >= TICKS_PER_DAY) {
+    shifted -= TICKS_PER_DAY;
+    day += 1;
+  }
+  return { days: day, ticks: shifted };
+}
+
 /** Ticks rounded half up to `scale` fraction digits (the result may reach TICKS_PER_DAY). */
 export function roundTicks(ticks: number, scale: number): number {
   const step = 10 ** (7 - scale);

@@ -5,7 +5,7 @@
 import { collationCodePage, decodeText, type CodePage } from "./codepage.js";
 import type { PayloadReader } from "./payload_reader.js";
 import {
-  DATETIME_DAYS_MIN, DAYS_1900, DAYS_MAX, OFFSET_MINUTES_MAX, TICKS_PER_DAY, TICKS_PER_SECOND,
+  DATETIME_DAYS_MIN, DAYS_1900, DAYS_MAX, OFFSET_MINUTES_MAX, TICKS_PER_SECOND, shiftDay,
   decimalText, formatDate, formatDateTime, formatOffset, formatTime, guidFromBytes,
 } from "./sql_values.js";
 
@@ -366,18 +366,11 @@ function readTime(reader: PayloadReader, bytes: Buffer, scale: number): number {
 
 /** Time and date are UTC on the wire; the canonical text shows local time and the offset. */
 function decodeDatetimeOffset(reader: PayloadReader, scale: number, bytes: Buffer): string {
-  let ticks = readTime(reader, bytes, scale);
-  let days = readDays(reader, bytes, timeBytes(scale));
+  const utcTicks = readTime(reader, bytes, scale);
+  const utcDays = readDays(reader, bytes, timeBytes(scale));
   const offset = bytes.readInt16LE(timeBytes(scale) + 3);
   if (Math.abs(offset) > OFFSET_MINUTES_MAX) reader.fail(`offset ${offset} minutes`);
-  ticks += offset * 60 * TICKS_PER_SECOND;
-  if (ticks < 0) {
-    ticks += TICKS_PER_DAY;
-    days -= 1;
-  } else if (ticks >= TICKS_PER_DAY) {
-    ticks -= TICKS_PER_DAY;
-    days += 1;
-  }
+  const { days, ticks } = shiftDay(utcDays, utcTicks, offset * 60 * TICKS_PER_SECOND);
   if (days < 0 || days > DAYS_MAX) reader.fail("datetimeoffset local time out of range");
   return `${formatDateTime(days, ticks, scale)} ${formatOffset(offset)}`;
 }

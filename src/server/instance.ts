@@ -169,13 +169,16 @@ export class Instance {
    * Then every database is opened, which runs its crash recovery.
    */
   private async reconcile(now: Date): Promise<void> {
-    const onDisk = new Set(this.engine.listDatabases().map((name) => name.toLowerCase()));
-    if (!onDisk.has("master")) await this.engine.createDatabase("master", "SIMPLE").then(() => undefined);
-    onDisk.add("master");
+    const names = this.engine.listDatabases();
+    if (!names.some((name) => name.toLowerCase() === "master")) {
+      await this.engine.createDatabase("master", "SIMPLE");
+      names.push("master");
+    }
+    const onDisk = new Set(names.map((name) => name.toLowerCase()));
     for (const entry of [...this.catalog.databases()]) {
       if (!onDisk.has(entry.name.toLowerCase())) this.catalog.removeDatabase(entry.id);
     }
-    for (const name of this.engine.listDatabases()) {
+    for (const name of names) {
       if (this.catalog.database(name) === undefined) this.catalog.addDatabase(name, now);
     }
     for (const entry of this.catalog.databases()) {

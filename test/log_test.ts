@@ -77,7 +77,7 @@ test("a torn last record is the end of the log", async () => {
     const segment = scan.segments[scan.segments.length - 1]!;
     const torn = encodeRecord({ flags: RecordFlags.FIRST | RecordFlags.LAST, epoch: 1, pageSize: 4096,
       lsn: lastLsn + 1, prevLsn: lastLsn, dbSizePages: 3, pages: [{ pgno: 2, data: Buffer.alloc(4096, 7) }],
-      wal: NO_WAL_POSITION });
+      wal: NO_WAL_POSITION, commitTimeMs: Date.now() });
     stampDurableLsn(torn, lastLsn + 1, lastLsn);
     const fd = fs.openSync(segment.path, "r+");
     fs.writeSync(fd, torn, 0, Math.floor(torn.length * 0.6), segment.endOffset);

@@ -10,7 +10,10 @@ export interface CatalogEntry {
   readonly text: string;
 }
 
+import { backupErrorCatalog } from "./catalog_backup.js";
+
 export const errorCatalog = {
+  ...backupErrorCatalog,
   // Instance: logins, sessions, databases
   LOGIN_FAILED: {
     number: 18456, symbol: "LOGON_FAILED", severity: 14, state: 1,

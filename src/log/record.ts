@@ -3,12 +3,14 @@
 // checked twice (header CRC, then body CRC) so a reader can tell "cannot even size it" from
 // "sized, but its contents are damaged".
 //
-// Layout (little-endian), header 80 bytes, then the body, then zero padding to 8 bytes:
+// Layout (little-endian), header 88 bytes, then the body, then zero padding to 8 bytes:
 //   0 magic u32 | 4 version u16 | 6 flags u16 | 8 epoch u32 | 12 pageSize u32
 //  16 lsn u64 | 24 prevLsn u64 | 32 dbSizePages u32 | 36 pageCount u32 | 40 bodyBytes u32
 //  44 walSalt1 u32 | 48 walSalt2 u32 | 52 walCommitFrame u32 | 56 walChecksum1 u32
-//  60 walChecksum2 u32 | 64 durableLag u32 | 68 bodyCrc u32 | 72 reserved u32 (0)
-//  76 headerCrc u32 (over bytes 0..75)
+//  60 walChecksum2 u32 | 64 durableLag u32 | 68 bodyCrc u32 | 72 commitTimeMs u64
+//  80 reserved u32 (0) | 84 headerCrc u32 (over bytes 0..83)
+// commitTimeMs: when the writer captured the commit (ms since the Unix epoch); RESTORE … STOPAT
+// stops at the last transaction whose LAST chunk carries a time at or before the STOPAT time.
 // durableLag = lsn - (the durable LSN when this record was written), capped at 2^32-1: a later
 // record vouches that every LSN up to lsn - durableLag had been fsynced before it was written, so
 // a damaged record it vouches for is corruption, never a torn write.
@@ -17,8 +19,9 @@ import { crc32 } from "node:zlib";
 import { assert } from "../util/assert.js";
 
 export const RECORD_MAGIC = 0x474f4c4d; // "MLOG"
-export const RECORD_VERSION = 1;
-export const RECORD_HEADER_BYTES = 80;
+export const RECORD_VERSION = 2;
+export const RECORD_HEADER_BYTES = 88;
+const HEADER_CRC_OFFSET = 84;
 export const RECORD_ALIGN_BYTES = 8;
 /** A transaction larger than this is split into chunks (FIRST ... LAST). */
 export const CHUNK_BODY_BYTES_MAX = 4 * 1024 * 1024;
@@ -55,6 +58,7 @@ interface RecordFields {
   readonly prevLsn: number;
   readonly dbSizePages: number;
   readonly wal: WalPosition;
+  readonly commitTimeMs: number;
 }
 
 export interface RecordHeader extends RecordFields {
@@ -92,6 +96,7 @@ export function encodeRecord(input: RecordInput): Buffer {
   assert(Number.isSafeInteger(input.lsn) && input.lsn === input.prevLsn + 1 && input.prevLsn >= 0,
     `bad lsn ${input.lsn} after ${input.prevLsn}`);
   assert((input.flags & ~FLAGS_KNOWN) === 0, `unknown flags ${input.flags}`);
+  assert(Number.isSafeInteger(input.commitTimeMs) && input.commitTimeMs >= 0, "bad commit time");
   const bodyBytes = input.pages.length * (4 + input.pageSize);
   assert(bodyBytes <= RECORD_BODY_BYTES_MAX, `record body ${bodyBytes} bytes exceeds the bound`);
   const out = Buffer.alloc(recordBytes(input.pages.length, input.pageSize));
@@ -129,7 +134,8 @@ function writeHeader(out: Buffer, h: RecordHeader): void {
   out.writeUInt32LE(h.wal.checksum2 >>> 0, 60);
   out.writeUInt32LE(h.durableLag >>> 0, 64);
   out.writeUInt32LE(h.bodyCrc >>> 0, 68);
-  out.writeUInt32LE(crc32(out.subarray(0, 76)), 76);
+  writeU64(out, h.commitTimeMs, 72);
+  out.writeUInt32LE(crc32(out.subarray(0, HEADER_CRC_OFFSET)), HEADER_CRC_OFFSET);
 }
 
 /** Stamps how far durability had come when the log writer wrote this record (see layout). */
@@ -137,7 +143,7 @@ export function stampDurableLsn(record: Buffer, lsn: number, durableLsn: number)
   const lag = Math.min(lsn - durableLsn, 0xffff_ffff);
   assert(lag >= 1, `record ${lsn} written with durable lsn ${durableLsn}`);
   record.writeUInt32LE(lag, 64);
-  record.writeUInt32LE(crc32(record.subarray(0, 76)), 76);
+  record.writeUInt32LE(crc32(record.subarray(0, HEADER_CRC_OFFSET)), HEADER_CRC_OFFSET);
 }
 
 /** The highest LSN this record proves was durable before it was written. */
@@ -163,11 +169,13 @@ export function decodeHeader(buf: Uint8Array): RecordHeader | string {
   if (buf.length < RECORD_HEADER_BYTES) return "short header";
   const view = Buffer.from(buf.buffer, buf.byteOffset, RECORD_HEADER_BYTES);
   if (view.readUInt32LE(0) !== RECORD_MAGIC) return "no record magic";
-  if (crc32(view.subarray(0, 76)) !== view.readUInt32LE(76)) return "header checksum mismatch";
+  if (crc32(view.subarray(0, HEADER_CRC_OFFSET)) !== view.readUInt32LE(HEADER_CRC_OFFSET)) {
+    return "header checksum mismatch";
+  }
   if (view.readUInt16LE(4) !== RECORD_VERSION) return `unknown record version ${view.readUInt16LE(4)}`;
   const flags = view.readUInt16LE(6);
   if ((flags & ~FLAGS_KNOWN) !== 0) return `unknown flags ${flags}`;
-  if (view.readUInt32LE(72) !== 0) return "reserved bytes not zero";
+  if (view.readUInt32LE(80) !== 0) return "reserved bytes not zero";
   const header: RecordHeader = {
     flags,
     epoch: view.readUInt32LE(8),
@@ -184,6 +192,7 @@ export function decodeHeader(buf: Uint8Array): RecordHeader | string {
     },
     durableLag: view.readUInt32LE(64),
     bodyCrc: view.readUInt32LE(68),
+    commitTimeMs: readU64(view, 72),
   };
   return validateHeader(header);
 }

@@ -14,6 +14,46 @@ export interface ControlState {
   readonly checkpointLsn: number;
   readonly recoveryModel: RecoveryModel;
   readonly pageSize: number;
+  /** Backup family GUID (SQL Server's family_guid): set at CREATE DATABASE, kept by restores. */
+  readonly familyGuid?: string;
+  /** Recovery forks, oldest first: each RESTORE … WITH RECOVERY starts one (RecoveryForkID). */
+  readonly forks?: readonly RecoveryFork[];
+  /** RESTORING until RESTORE … WITH RECOVERY: SQLite must not open the file before then. */
+  readonly state?: DatabaseState;
+  /** A restored log starts after this LSN (the backup's end); its records follow from here. */
+  readonly logBaseLsn?: number;
+  /** Where the log backup chain stands (null: no chain yet, BACKUP LOG gives 4214). */
+  readonly logChainLsn?: number | null;
+  /** The full backup a differential is based on (null: none, 3035). */
+  readonly differentialBase?: DifferentialBase | null;
+  /** What a RESTORING database has been rolled forward to, for the next RESTORE to check. */
+  readonly restore?: RestoreProgress;
+}
+
+export type DatabaseState = "ONLINE" | "RESTORING";
+
+export interface RecoveryFork {
+  readonly guid: string;
+  readonly epoch: number;
+  /** The first LSN written in this fork. */
+  readonly firstLsn: number;
+}
+
+export interface DifferentialBase {
+  /** The full backup's LSN (its snapshot): the changed-page map counts pages changed after it. */
+  readonly lsn: number;
+  readonly guid: string;
+}
+
+export interface RestoreProgress {
+  /** The next LSN a log backup must supply (the database is as of redoLsn - 1). */
+  readonly redoLsn: number;
+  /** The full backup restored first: a differential must be based on it (3136). */
+  readonly base: DifferentialBase;
+  /** The database name in the backup sets restored so far. */
+  readonly sourceDatabaseName: string;
+  /** The restored backups' recovery model (STOPAT under SIMPLE gives 3145). */
+  readonly recoveryModel: RecoveryModel;
 }
 
 export class ControlFileError extends Error {

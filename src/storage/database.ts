@@ -3,13 +3,18 @@
 // that is not durable, and nothing is acknowledged before its record is durable.
 import Database from "better-sqlite3";
 import * as fs from "node:fs";
-import { readLog } from "../log/runtime/log_reader.js";
+import { forEachRecordSync, readLog } from "../log/runtime/log_reader.js";
 import { LogWriter } from "../log/runtime/log_writer.js";
 import {
   RecordFlags, decodeHeader, encodeRecord, NO_WAL_POSITION, type PageImage,
 } from "../log/record.js";
+import { randomUUID } from "node:crypto";
+import { RECORD_HEADER_BYTES } from "../log/record.js";
 import { assert } from "../util/assert.js";
-import { readControl, writeControl, type ControlState, type RecoveryModel } from "./control_file.js";
+import { ChangedPageMap, recordPageNumbers } from "./changed_pages.js";
+import {
+  readControl, writeControl, type ControlState, type DifferentialBase, type RecoveryModel,
+} from "./control_file.js";
 import { HoldSet, type HoldName } from "./holds.js";
 import type { ReaderPool } from "./reader_pool.js";
 import {
@@ -56,11 +61,16 @@ export class MirrorliteDatabase {
   private dbSizePagesNow: number;
   private closed = false;
   private readonly writer: WorkerChannel<WriterRequest, WriterReply>;
+  /** Pages changed after the differential base (null: no base). */
+  private changedPages: ChangedPageMap | null;
+  /** Pages changed after the snapshot of a full backup that is still running. */
+  private pendingChangedPages: ChangedPageMap | null = null;
 
   private constructor(readonly name: string, readonly paths: DatabasePaths, readonly log: LogWriter,
     readonly dbFd: number, control: ControlState, private readonly services: EngineServices,
-    private readonly options: DatabaseOptions) {
+    private readonly options: DatabaseOptions, changedPages: ChangedPageMap | null) {
     this.control = control;
+    this.changedPages = changedPages;
     this.dbSizePagesNow = Math.ceil(fs.fstatSync(dbFd).size / control.pageSize);
     const durableShared = new SharedArrayBuffer(8);
     const durableView = new BigInt64Array(durableShared);
@@ -79,7 +89,7 @@ export class MirrorliteDatabase {
       (message) => this.onWriterMessage(message),
       (error) => { if (!this.closed) options.onFatal(error); });
     this.holds.set("CHECKPOINT", control.checkpointLsn + 1);
-    if (control.recoveryModel !== "SIMPLE") this.holds.set("LOG_BACKUP", 1);
+    this.setLogBackupHold();
   }
 
   /** Creates a new database directory whose log starts with a base image of the empty file. */
@@ -100,20 +110,24 @@ export class MirrorliteDatabase {
     const record = encodeRecord({
       flags: RecordFlags.FIRST | RecordFlags.LAST | RecordFlags.BASE_IMAGE, epoch: 1, pageSize,
       lsn: 1, prevLsn: 0, dbSizePages: pages.length, pages, wal: NO_WAL_POSITION,
+      commitTimeMs: Date.now(),
     });
     const segment = await LogWriter.createFirstSegment(paths.logDir, segmentBytes);
     const log = new LogWriter(paths.logDir, [segment], 0, { segmentBytes,
       onFatal: (error) => { throw error; } });
     log.append(record, 1);
     await log.close();
-    writeControl(dir, { format: 1, epoch: 1, checkpointLsn: 1, recoveryModel, pageSize });
+    writeControl(dir, { format: 1, epoch: 1, checkpointLsn: 1, recoveryModel, pageSize,
+      familyGuid: randomUUID(), forks: [{ guid: randomUUID(), epoch: 1, firstLsn: 1 }],
+      state: "ONLINE", logChainLsn: null, differentialBase: null });
   }
 
   /** Runs startup recovery with SQLite closed, then starts the writer. */
   static async open(name: string, dir: string, services: EngineServices,
     options: DatabaseOptions): Promise<MirrorliteDatabase> {
     const paths = databasePaths(dir);
-    let control = readControl(dir);
+    let control = withIdentity(readControl(dir));
+    assert(control.state !== "RESTORING", `database ${name} is restoring and cannot be opened`);
     const scan = recoverLogEnd(paths, control);
     const log = new LogWriter(paths.logDir, scan.segments, scan.lastLsn, {
       segmentBytes: options.segmentBytes, onFatal: options.onFatal,
@@ -125,13 +139,19 @@ export class MirrorliteDatabase {
     await salvageWal(paths, scan, log, control.epoch);
     control = redoAndSeal(paths, dbFd, log, control);
     if (options.durabilityTestMode) saveCheckpointImage(dbFd, `${dir}/checkpoint-image`);
-    return new MirrorliteDatabase(name, paths, log, dbFd, control, services, options);
+    const changed = loadChangedPages(dir, control, log);
+    if (changed === null && control.differentialBase) control = { ...control, differentialBase: null };
+    return new MirrorliteDatabase(name, paths, log, dbFd, control, services, options, changed);
   }
 
   get recoveryModel(): RecoveryModel { return this.control.recoveryModel; }
   get checkpointLsn(): number { return this.control.checkpointLsn; }
   get epoch(): number { return this.control.epoch; }
   get pageSize(): number { return this.control.pageSize; }
+  /** The control state (recovery forks, family GUID, log chain, differential base). */
+  get controlState(): ControlState { return this.control; }
+  get logChainLsn(): number | null { return this.control.logChainLsn ?? null; }
+  get differentialBase(): DifferentialBase | null { return this.control.differentialBase ?? null; }
   /** Database size in pages as of the last logged transaction. */
   get dbSizePages(): number { return this.dbSizePagesNow; }
 
@@ -149,18 +169,43 @@ export class MirrorliteDatabase {
     return new Session(this, this.writer, this.services, { lockTimeoutMs: -1, ...options });
   }
 
+  /**
+   * SIMPLE breaks the log backup chain; FULL keeps no log for backups until a full or
+   * differential backup starts a chain (SQL Server's pseudo-SIMPLE mode).
+   */
   setRecoveryModel(model: RecoveryModel): void {
-    this.control = { ...this.control, recoveryModel: model };
-    writeControl(this.paths.dir, this.control);
-    if (model === "SIMPLE") this.holds.delete("LOG_BACKUP");
-    else if (!this.holds.has("LOG_BACKUP")) this.holds.set("LOG_BACKUP", this.log.lastLsn + 1);
+    const logChainLsn = model === "SIMPLE" ? null : this.control.logChainLsn ?? null;
+    this.updateControl({ recoveryModel: model, logChainLsn });
+    this.setLogBackupHold();
     this.truncateLog();
   }
 
-  /** A log backup covered everything before `lsn`: under FULL, the log may be reused up to it. */
+  /**
+   * A log backup covered everything before `lsn`: the chain continues there and, under FULL,
+   * the log may be reused up to it. A full or differential backup starts the chain the same way.
+   */
   logBackedUpTo(lsn: number): void {
-    if (this.holds.has("LOG_BACKUP")) this.holds.set("LOG_BACKUP", lsn);
+    if (this.control.recoveryModel === "SIMPLE") return;
+    this.updateControl({ logChainLsn: lsn });
+    this.setLogBackupHold();
     this.truncateLog();
+  }
+
+  /** Replaces fields of the control file atomically. */
+  updateControl(patch: Partial<ControlState>): void {
+    this.control = { ...this.control, ...patch };
+    writeControl(this.paths.dir, this.control);
+  }
+
+  private setLogBackupHold(): void {
+    const chain = this.control.logChainLsn ?? null;
+    if (this.control.recoveryModel === "SIMPLE" || chain === null) this.holds.delete("LOG_BACKUP");
+    else this.holds.set("LOG_BACKUP", chain);
+  }
+
+  /** Pages changed after the differential base, up to the current end of the log. */
+  changedPagesSinceBase(): ChangedPageMap | null {
+    return this.changedPages;
   }
 
   /**
@@ -173,14 +218,19 @@ export class MirrorliteDatabase {
     return this.checkpointRunning;
   }
 
-  /** A consistent image of every page at one LSN, streamed (see snapshot.ts). */
-  async snapshot(): Promise<Snapshot> {
+  /**
+   * A consistent image of every page at one LSN, streamed (see snapshot.ts). With
+   * `trackChanges` (a full backup) a new changed-page map starts at exactly that LSN; it becomes
+   * the differential base only when the backup calls `completeFullBackup`.
+   */
+  async snapshot(trackChanges = false): Promise<Snapshot> {
     const owner = {};
     await this.writeLock.acquire(owner, -1);
     let lsn: number;
     try {
       lsn = this.log.lastLsn;
       this.checkpointPauses++;
+      if (trackChanges) this.pendingChangedPages = new ChangedPageMap(lsn, lsn);
     } finally {
       this.writeLock.release(owner);
     }
@@ -188,6 +238,21 @@ export class MirrorliteDatabase {
     await this.log.waitDurable(lsn);
     return Snapshot.open(this.log.segmentList(), this.control.checkpointLsn, lsn, this.dbSizePagesNow,
       this.control.pageSize, this.dbFd, () => { this.checkpointPauses--; });
+  }
+
+  /** A full backup at `lsn` finished: it is the differential base from now on. */
+  completeFullBackup(base: DifferentialBase): void {
+    const pending = this.pendingChangedPages;
+    assert(pending !== null && pending.baseLsn === base.lsn, "no full backup at this lsn is running");
+    this.pendingChangedPages = null;
+    pending.persist(this.paths.dir);
+    this.changedPages = pending;
+    this.updateControl({ differentialBase: base });
+  }
+
+  /** A full backup failed: the differential base stays what it was. */
+  abandonFullBackup(): void {
+    this.pendingChangedPages = null;
   }
 
   /** Records of lsn fromLsn..toLsn (default: the durable end), for backups and shipping. */
@@ -206,6 +271,7 @@ export class MirrorliteDatabase {
     // A final checkpoint so the file alone is current; if it cannot backfill everything the
     // WAL and our log still hold the rest, and the next start redoes it.
     if (this.checkpointPauses === 0) await this.checkpointLocked();
+    this.changedPages?.persist(this.paths.dir);
     this.closed = true;
     await this.writer.request((id) => ({ type: "close", id }));
     await this.writer.terminate();
@@ -228,6 +294,12 @@ export class MirrorliteDatabase {
     const header = decodeHeader(bytes);
     assert(typeof header !== "string", `writer sent a bad record: ${String(header)}`);
     if ((header.flags & RecordFlags.LAST) !== 0) this.dbSizePagesNow = header.dbSizePages;
+    if (this.changedPages !== null || this.pendingChangedPages !== null) {
+      const pgnos = [...recordPageNumbers(bytes.subarray(RECORD_HEADER_BYTES), header.pageCount,
+        header.pageSize)];
+      this.changedPages?.notePages(header.lsn, pgnos);
+      this.pendingChangedPages?.notePages(header.lsn, pgnos);
+    }
     this.bytesSinceCheckpoint += bytes.length;
     this.log.append(bytes, record.lsn);
     return true;
@@ -283,13 +355,43 @@ export class MirrorliteDatabase {
     this.truncateLog();
   }
 
+  /** The changed-page map is persisted first: it must outlive the records it was built from. */
   private truncateLog(): void {
-    this.log.truncateBefore(this.holds.lowest());
+    const lowest = this.holds.lowest();
+    const oldest = this.log.segmentList()[0];
+    if (oldest?.lastLsn === null || oldest === undefined || oldest.lastLsn >= lowest) return;
+    this.changedPages?.persist(this.paths.dir);
+    this.log.truncateBefore(lowest);
   }
 
   private throwIfClosed(): void {
     if (this.closed) throw new Error(`database ${this.name} is closed`);
   }
+}
+
+/** Databases made before family GUIDs and forks were recorded get them now. */
+function withIdentity(control: ControlState): ControlState {
+  if (control.familyGuid !== undefined && control.forks !== undefined) return control;
+  return { ...control, familyGuid: control.familyGuid ?? randomUUID(),
+    forks: control.forks ?? [{ guid: randomUUID(), epoch: control.epoch, firstLsn: 1 }] };
+}
+
+/**
+ * The persisted changed-page map brought up to the end of the log, or null when the
+ * differential base is gone (no map, a map of another base, or log it needs was truncated).
+ */
+function loadChangedPages(dir: string, control: ControlState, log: LogWriter): ChangedPageMap | null {
+  const base = control.differentialBase ?? null;
+  if (base === null) return null;
+  const map = ChangedPageMap.load(dir);
+  if (map === null || map.baseLsn !== base.lsn) return null;
+  if (map.coveredLsn < log.lastLsn) {
+    const first = log.firstLsn;
+    if (first === null || first > map.coveredLsn + 1) return null;
+    forEachRecordSync(log.segmentList(), map.coveredLsn + 1, log.lastLsn,
+      (record) => map.notePages(record.header.lsn, record.pages.map((page) => page.pgno)));
+  }
+  return map;
 }
 
 /** Durability test mode: the file as of this checkpoint, for power-cut simulations. */

@@ -33,7 +33,10 @@ export function recoverLogEnd(paths: DatabasePaths, control: ControlState): LogS
   for (const name of fs.readdirSync(paths.logDir)) {
     if (name.endsWith(".tmp")) fs.rmSync(path.join(paths.logDir, name), { force: true });
   }
-  const scan = scanLog(paths.logDir);
+  const scanned = scanLog(paths.logDir);
+  // A restored database's log starts after the backup it came from, not at LSN 1.
+  const scan = scanned.lastLsn === 0 && control.logBaseLsn !== undefined
+    ? { ...scanned, lastLsn: control.logBaseLsn } : scanned;
   if (scan.lastLsn < control.checkpointLsn) {
     throw new LogCorruptionError(`log ends at lsn ${scan.lastLsn} but the checkpoint is at `
       + `${control.checkpointLsn}`, paths.logDir, 0);
@@ -88,7 +91,8 @@ export async function salvageWal(paths: DatabasePaths, scan: LogScan, log: LogWr
   let salvaged = 0;
   try {
     for (const transaction of capture.poll()) {
-      for (const { lsn, record } of transactionRecords(capture, transaction, epoch, log.lastLsn + 1)) {
+      for (const { lsn, record } of transactionRecords(capture, transaction, epoch, log.lastLsn + 1,
+        Math.floor(fs.statSync(paths.walPath).mtimeMs))) {
         log.append(record, lsn);
       }
       salvaged++;

@@ -57,10 +57,56 @@ export class Snapshot {
     }
   }
 
+  /**
+   * Runs of consecutive pages, each at most `maxPages` long, read with one read of the database
+   * file and the log's newer versions laid over it. `pgnos` (ascending) selects pages; without
+   * it every page is read. Each buffer is fresh and owned by the caller.
+   */
+  async *runs(maxPages: number, pgnos?: Iterable<number>): AsyncGenerator<{ pgno: number; count: number; data: Buffer }> {
+    const fds = new Map<string, number>();
+    try {
+      for (const [first, count] of pageRuns(pgnos ?? allPages(this.dbSizePages), maxPages, this.dbSizePages)) {
+        const data = Buffer.alloc(count * this.pageSize);
+        await read(this.dbFd, data, 0, data.length, (first - 1) * this.pageSize);
+        for (let pgno = first; pgno < first + count; pgno++) {
+          const source = this.overlay.get(pgno);
+          if (source === undefined) continue;
+          let fd = fds.get(source.segmentPath);
+          if (fd === undefined) fds.set(source.segmentPath, fd = fs.openSync(source.segmentPath, "r"));
+          await read(fd, data, (pgno - first) * this.pageSize, this.pageSize, source.offset);
+        }
+        yield { pgno: first, count, data };
+      }
+    } finally {
+      for (const fd of fds.values()) fs.closeSync(fd);
+    }
+  }
+
   /** Lets checkpoints run again. */
   close(): void {
     if (this.released) return;
     this.released = true;
     this.release();
   }
+}
+
+function* allPages(dbSizePages: number): Generator<number> {
+  for (let pgno = 1; pgno <= dbSizePages; pgno++) yield pgno;
+}
+
+/** Groups ascending page numbers (at most dbSizePages) into [first, count] runs. */
+function* pageRuns(pgnos: Iterable<number>, maxPages: number, dbSizePages: number): Generator<[number, number]> {
+  let first = 0;
+  let count = 0;
+  for (const pgno of pgnos) {
+    if (pgno > dbSizePages) break;
+    if (count > 0 && pgno === first + count && count < maxPages) {
+      count++;
+      continue;
+    }
+    if (count > 0) yield [first, count];
+    first = pgno;
+    count = 1;
+  }
+  if (count > 0) yield [first, count];
 }

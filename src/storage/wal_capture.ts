@@ -182,7 +182,7 @@ export function positionAfter(header: WalHeader, wal: WalPosition): CapturePosit
  * transaction of any size never sits in memory whole. The WAL position goes on the LAST chunk.
  */
 export function* transactionRecords(capture: WalCapture, transaction: CapturedTransaction,
-  epoch: number, firstLsn: number): Generator<{ lsn: number; record: Buffer }> {
+  epoch: number, firstLsn: number, commitTimeMs: number): Generator<{ lsn: number; record: Buffer }> {
   const perChunk = Math.max(1, Math.floor(CHUNK_BODY_BYTES_MAX / (4 + transaction.pageSize)));
   const chunks = Math.max(1, Math.ceil(transaction.frames.length / perChunk));
   for (let c = 0; c < chunks; c++) {
@@ -196,6 +196,7 @@ export function* transactionRecords(capture: WalCapture, transaction: CapturedTr
       flags: (c === 0 ? RecordFlags.FIRST : 0) | (last ? RecordFlags.LAST : 0),
       epoch, pageSize: transaction.pageSize, lsn, prevLsn: lsn - 1,
       dbSizePages: transaction.dbSizePages, pages, wal: last ? transaction.wal : NO_WAL_POSITION,
+      commitTimeMs,
     });
     yield { lsn, record };
   }

@@ -134,7 +134,7 @@ function captureCommits(): void {
 }
 
 function sendTransaction(transaction: CapturedTransaction): void {
-  for (const { lsn, record } of transactionRecords(capture, transaction, init.epoch, nextLsn)) {
+  for (const { lsn, record } of transactionRecords(capture, transaction, init.epoch, nextLsn, Date.now())) {
     waitForRoom(record.length);
     inFlight.push({ lsn, bytes: record.length });
     port.postMessage({ type: "record", lsn, record }, [record.buffer as ArrayBuffer]);

@@ -234,11 +234,11 @@ export class MediaWriter {
   private backupBytes = 0;
 
   private constructor(readonly devicePath: string, private readonly fd: number | null,
-    private offset: number, readonly position: number) {}
+    private offset: number, readonly position: number, readonly media: MediaHeader | null) {}
 
   /** Opens the device for a new set; the NUL device discards everything. */
   static async open(devicePath: string, options: WriteOptions): Promise<MediaWriter> {
-    if (devicePath.toUpperCase() === "NUL") return new MediaWriter(devicePath, null, 0, 1);
+    if (devicePath.toUpperCase() === "NUL") return new MediaWriter(devicePath, null, 0, 1, null);
     const existing = options.format ? null : await existingMedia(devicePath);
     let fd: number;
     try {
@@ -252,7 +252,8 @@ export class MediaWriter {
     if (existing !== null && existing !== "invalid") {
       const offset = options.init ? existing.mediaEndOffset : existing.appendOffset;
       fs.ftruncateSync(fd, offset);
-      return new MediaWriter(devicePath, fd, offset, options.init ? 1 : existing.sets.length + 1);
+      return new MediaWriter(devicePath, fd, offset, options.init ? 1 : existing.sets.length + 1,
+        existing.media);
     }
     if (existing === "invalid" && !options.init) {
       fs.closeSync(fd);
@@ -265,7 +266,7 @@ export class MediaWriter {
       softwareVersion: options.softwareVersion, familyCount: 1, familySequenceNumber: 1,
     };
     fs.ftruncateSync(fd, 0);
-    const writer = new MediaWriter(devicePath, fd, 0, 1);
+    const writer = new MediaWriter(devicePath, fd, 0, 1, media);
     await writer.writeRaw(encodeJsonFrame(FrameKind.MEDIA, media));
     return writer;
   }

@@ -2,6 +2,7 @@
 // them runs on a reader thread that loads these rows into its in-memory catalog database, so
 // any SELECT the user writes works, can be cancelled and never runs on the event loop; the
 // views are read-only (error 259).
+import { HISTORY_VIEW_COLUMNS, historyRows } from "../backup/history.js";
 import { SqlError } from "../errors/sql_error.js";
 import type { CatalogTable } from "../storage/reader_worker.js";
 import type { Instance } from "./instance.js";
@@ -27,15 +28,21 @@ const VIEWS: Record<string, ViewDefinition> = {
       log_reuse_wait TINYINT, log_reuse_wait_desc NVARCHAR(60)`,
     rows: (instance) => instance.catalog.databases().flatMap((entry) => {
       const open = instance.database(entry.name);
-      if (open === null) return [];
-      const model = open.db.recoveryModel;
-      const wait = open.db.logReuseWaitDesc;
+      const restoring = open === null ? instance.restoringControl(entry.id) : null;
+      if (open === null && restoring === null) return [];
+      const model = open?.db.recoveryModel ?? restoring!.recoveryModel;
+      const wait = open?.db.logReuseWaitDesc ?? "NOTHING";
       return [[entry.name, entry.id, null, Buffer.from([1]), entry.createDate.replace("T", " ").replace("Z", ""),
-        160, "SQL_Latin1_General_CP1_CI_AS", 0, "MULTI_USER", 0, 0, "ONLINE",
+        160, "SQL_Latin1_General_CP1_CI_AS", 0, "MULTI_USER", 0, open === null ? 1 : 0,
+        open === null ? "RESTORING" : "ONLINE",
         RECOVERY_MODEL_CODES[model], model, LOG_REUSE_WAIT_CODES[wait] ?? 9, wait]];
     }),
   },
 };
+
+for (const [name, columns] of Object.entries(HISTORY_VIEW_COLUMNS)) {
+  VIEWS[name] = { columns, rows: (instance) => historyRows(instance.backupHistory, name) };
+}
 
 export function isCatalogView(name: string): boolean {
   return Object.hasOwn(VIEWS, name);
@@ -45,7 +52,10 @@ export function isCatalogView(name: string): boolean {
 export function catalogTables(instance: Instance, views: readonly string[]): CatalogTable[] {
   return views.map((name) => {
     const view = VIEWS[name];
-    if (view === undefined) throw new SqlError("INVALID_OBJECT_NAME", [`sys.${name}`]);
-    return { name: `sys.${name}`, columns: view.columns, rows: view.rows(instance) };
+    if (view === undefined) {
+      throw new SqlError("INVALID_OBJECT_NAME", [name.startsWith("msdb.") ? name : `sys.${name}`]);
+    }
+    const table = name.startsWith("msdb.") ? name : `sys.${name}`;
+    return { name: table, columns: view.columns, rows: view.rows(instance) };
   });
 }

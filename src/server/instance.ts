@@ -2,12 +2,16 @@
 // start) and the TDS listener. Sessions reach databases only through here.
 import * as fs from "node:fs";
 import * as net from "node:net";
+import * as path from "node:path";
+import { BackupHistory } from "../backup/history.js";
 import { MasterCatalog, MASTER_DATABASE_ID, type DatabaseEntry } from "../catalog/master.js";
 import { SqlError } from "../errors/sql_error.js";
 import { PasswordVerifier } from "../security/password.js";
 import { generatedCredentials, readConfiguredCredentials, type ConfiguredCertificate,
   type ServerCredentials } from "../security/server_certificate.js";
+import { readControl, writeControl, type ControlState } from "../storage/control_file.js";
 import type { MirrorliteDatabase } from "../storage/database.js";
+import { fsyncDirectory } from "../log/runtime/log_writer.js";
 import { StorageEngine } from "../storage/engine.js";
 import { TdsConnection } from "./connection.js";
 import { createTlsSettings, type TlsSettings } from "./tds_socket.js";
@@ -39,6 +43,8 @@ export class Instance {
   /** SERVERPROPERTY() values that tools ask for; anything else is NULL, as SQL Server does. */
   readonly serverProperties: ReadonlyMap<string, string | number>;
   private readonly openDatabases = new Map<number, MirrorliteDatabase>();
+  /** Databases in the middle of a restore: on disk, never opened by SQLite until recovered. */
+  private readonly restoringDatabases = new Map<number, ControlState>();
   private readonly users = new Map<number, number>();
   private readonly connections = new Set<TdsConnection>();
   private server: net.Server | null = null;
@@ -49,8 +55,12 @@ export class Instance {
   /** TLS for every TDS connection: secure contexts and whether encryption is forced. */
   readonly tls: TlsSettings;
 
+  /** msdb's backup and restore history. */
+  readonly backupHistory: BackupHistory;
+
   private constructor(readonly options: InstanceOptions, readonly engine: StorageEngine,
     readonly catalog: MasterCatalog, readonly tlsCredentials: ServerCredentials) {
+    this.backupHistory = BackupHistory.open(engine.dataDir);
     this.tls = createTlsSettings(tlsCredentials.certPem, tlsCredentials.keyPem,
       options.forceEncryption ?? false);
     this.serverProperties = new Map<string, string | number>([
@@ -117,6 +127,62 @@ export class Instance {
     return entry === undefined || db === undefined ? null : { entry, db };
   }
 
+  /** The control state of a RESTORING database, null when it is not restoring. */
+  restoringControl(id: number): ControlState | null {
+    return this.restoringDatabases.get(id) ?? null;
+  }
+
+  /** Sessions using the database (DROP DATABASE 3702, RESTORE 3101). */
+  databaseUsers(id: number): number {
+    return this.users.get(id) ?? 0;
+  }
+
+  /** Where relative backup paths go (SQL Server's default backup directory). */
+  get backupDirectory(): string {
+    return path.join(this.engine.dataDir, "backup");
+  }
+
+  /**
+   * Swaps a restored directory in for `name` (closing and removing the database it replaces)
+   * and marks it RESTORING. The old files are renamed away first, so a crash leaves one or the
+   * other, never a mix.
+   */
+  async installRestored(name: string, restoredDir: string, control: ControlState, now: Date): Promise<DatabaseEntry> {
+    const dir = this.engine.databaseDir(name);
+    const existing = this.catalog.database(name);
+    if (existing !== undefined) {
+      this.openDatabases.delete(existing.id);
+      await this.engine.closeDatabase(existing.name);
+    }
+    const doomed = `${dir}.dropping`;
+    if (fs.existsSync(dir)) fs.renameSync(dir, doomed);
+    fs.renameSync(restoredDir, dir);
+    fsyncDirectory(path.dirname(dir));
+    fs.rmSync(doomed, { recursive: true, force: true });
+    const entry = existing ?? this.catalog.addDatabase(name, now);
+    this.restoringDatabases.set(entry.id, control);
+    return entry;
+  }
+
+  /** A RESTORING database moved forward (its control file is already written). */
+  noteRestoring(id: number, control: ControlState): void {
+    this.restoringDatabases.set(id, control);
+  }
+
+  /** RESTORE … WITH RECOVERY finished: open the database (its startup recovery runs). */
+  async bringOnline(entry: DatabaseEntry): Promise<void> {
+    this.restoringDatabases.delete(entry.id);
+    this.openDatabases.set(entry.id, await this.engine.openDatabase(entry.name));
+  }
+
+  /** A tail-log backup WITH NORECOVERY: close the database and leave it RESTORING. */
+  async takeOffline(entry: DatabaseEntry, control: ControlState): Promise<void> {
+    this.openDatabases.delete(entry.id);
+    await this.engine.closeDatabase(entry.name);
+    writeControl(this.engine.databaseDir(entry.name), control);
+    this.restoringDatabases.set(entry.id, control);
+  }
+
   /** Sessions announce which database they use, so DROP DATABASE can refuse (3702). */
   enterDatabase(id: number): void { this.users.set(id, (this.users.get(id) ?? 0) + 1); }
   leaveDatabase(id: number): void { this.users.set(id, (this.users.get(id) ?? 1) - 1); }
@@ -136,6 +202,7 @@ export class Instance {
     if (entry.id === MASTER_DATABASE_ID) throw new SqlError("DROP_SYSTEM_DATABASE", [entry.name]);
     if ((this.users.get(entry.id) ?? 0) > 0) throw new SqlError("DROP_DATABASE_IN_USE", [entry.name]);
     this.openDatabases.delete(entry.id);
+    this.restoringDatabases.delete(entry.id);
     this.catalog.removeDatabase(entry.id);
     await this.engine.dropDatabase(entry.name);
   }
@@ -182,7 +249,9 @@ export class Instance {
       if (this.catalog.database(name) === undefined) this.catalog.addDatabase(name, now);
     }
     for (const entry of this.catalog.databases()) {
-      this.openDatabases.set(entry.id, await this.engine.openDatabase(entry.name));
+      const control = readControl(this.engine.databaseDir(entry.name));
+      if (control.state === "RESTORING") this.restoringDatabases.set(entry.id, control);
+      else this.openDatabases.set(entry.id, await this.engine.openDatabase(entry.name));
     }
   }
 }

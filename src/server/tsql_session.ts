@@ -2,6 +2,8 @@
 // SCOPE_IDENTITY) and the batch executor: a batch is parsed whole first (a syntax error runs
 // nothing, as in SQL Server), then its statements run in order; a runtime error ends only its
 // statement unless XACT_ABORT is on or the transaction was lost.
+import { runBackupCommand } from "./backup_commands.js";
+import { parseBackupStatement } from "../tsql/backup_statements.js";
 import type { DatabaseEntry, LoginEntry } from "../catalog/master.js";
 import { SqlError } from "../errors/sql_error.js";
 import { StatementError, type Session } from "../storage/session.js";
@@ -152,13 +154,22 @@ export class TsqlSession {
       case "rollbackTransaction": return this.rollbackTransaction(statement.savepoint, out.tokens, done);
       case "saveTransaction": return this.saveTransaction(statement.name);
       case "alterDatabaseOther": throw new SqlError("UNSUPPORTED_KEYWORD", [`ALTER DATABASE SET ${statement.option}`]);
-      case "admin": throw new SqlError("UNSUPPORTED_KEYWORD", [statement.verb]);
+      case "admin": {
+        if (!/^(BACKUP|RESTORE) /.test(statement.verb)) throw new SqlError("UNSUPPORTED_KEYWORD", [statement.verb]);
+        return runBackupCommand(this, parseBackupStatement(statement), out, done);
+      }
     }
   }
 
   private async use(statement: Of<"use">, tokens: TokenWriter, done: DoneChain): Promise<void> {
     const target = this.instance.database(statement.database);
-    if (target === null) throw new SqlError("DATABASE_DOES_NOT_EXIST", [statement.database]);
+    if (target === null) {
+      const entry = this.instance.catalog.database(statement.database);
+      if (entry !== undefined && this.instance.restoringControl(entry.id) !== null) {
+        throw new SqlError("BACKUP_DATABASE_RESTORING", [entry.name]);
+      }
+      throw new SqlError("DATABASE_DOES_NOT_EXIST", [statement.database]);
+    }
     if (target.entry.id === this.databaseId) return this.announceDatabase(tokens, done, target.entry.name);
     if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["USE"]);
     await this.storage?.close();

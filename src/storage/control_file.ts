@@ -24,6 +24,8 @@ export interface ControlState {
   readonly logBaseLsn?: number;
   /** Where the log backup chain stands (null: no chain yet, BACKUP LOG gives 4214). */
   readonly logChainLsn?: number | null;
+  /** Where the current chain began (the first log backup of a chain has BeginsLogChain = 1). */
+  readonly logChainBegunLsn?: number | null;
   /** The full backup a differential is based on (null: none, 3035). */
   readonly differentialBase?: DifferentialBase | null;
   /** What a RESTORING database has been rolled forward to, for the next RESTORE to check. */
@@ -54,6 +56,10 @@ export interface RestoreProgress {
   readonly sourceDatabaseName: string;
   /** The restored backups' recovery model (STOPAT under SIMPLE gives 3145). */
   readonly recoveryModel: RecoveryModel;
+  /** When the restored state was current (ms): a STOPAT before it is too early (4335). */
+  readonly stateTimeMs: number;
+  /** A differential being applied: only it may be applied until it completes. */
+  readonly pendingSetGuid?: string;
 }
 
 export class ControlFileError extends Error {

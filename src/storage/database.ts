@@ -3,7 +3,7 @@
 // that is not durable, and nothing is acknowledged before its record is durable.
 import Database from "better-sqlite3";
 import * as fs from "node:fs";
-import { forEachRecordSync, readLog } from "../log/runtime/log_reader.js";
+import { forEachRecordSync, readLog, readLogRaw } from "../log/runtime/log_reader.js";
 import { LogWriter } from "../log/runtime/log_writer.js";
 import {
   RecordFlags, decodeHeader, encodeRecord, NO_WAL_POSITION, type PageImage,
@@ -186,7 +186,8 @@ export class MirrorliteDatabase {
    */
   logBackedUpTo(lsn: number): void {
     if (this.control.recoveryModel === "SIMPLE") return;
-    this.updateControl({ logChainLsn: lsn });
+    const begun = (this.control.logChainLsn ?? null) === null ? lsn : this.control.logChainBegunLsn ?? null;
+    this.updateControl({ logChainLsn: lsn, logChainBegunLsn: begun });
     this.setLogBackupHold();
     this.truncateLog();
   }
@@ -253,6 +254,11 @@ export class MirrorliteDatabase {
   /** A full backup failed: the differential base stays what it was. */
   abandonFullBackup(): void {
     this.pendingChangedPages = null;
+  }
+
+  /** The same records as exact bytes, read in large chunks (log backups, shipping). */
+  readLogRaw(fromLsn: number, toLsn = this.log.durableLsn) {
+    return readLogRaw(this.log.segmentList(), fromLsn, toLsn);
   }
 
   /** Records of lsn fromLsn..toLsn (default: the durable end), for backups and shipping. */

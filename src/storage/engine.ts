@@ -85,7 +85,7 @@ export class StorageEngine {
     const root = path.join(this.dataDir, "databases");
     const names: string[] = [];
     for (const entry of fs.readdirSync(root)) {
-      if (entry.endsWith(".creating") || entry.endsWith(".dropping")) {
+      if (entry.endsWith(".creating") || entry.endsWith(".dropping") || entry.endsWith(".restoring")) {
         fs.rmSync(path.join(root, entry), { recursive: true, force: true });
       } else if (DATABASE_NAME.test(entry) && fs.existsSync(path.join(root, entry, "control.json"))) {
         names.push(entry);

@@ -8,7 +8,7 @@ import { deflateRaw, inflateRaw, crc32 } from "node:zlib";
 import { SqlError } from "../errors/sql_error.js";
 import {
   FRAME_HEADER_BYTES, FrameFlags, FrameKind, MEDIA_HEADER_KEYS, SET_HEADER_KEYS, SET_TRAILER_KEYS,
-  chainCrc, decodeFrameHeader, encodeFrame, encodeJsonFrame, frameBytes, parseJsonPayload,
+  chainCrc, decodeFrameHeader, encodeFrameHeader, encodeJsonFrame, frameBytes, framePadding, parseJsonPayload,
   type BackupSetHeader, type BackupSetTrailer, type FrameHeader, type FrameKindValue, type MediaHeader,
 } from "./media_format.js";
 
@@ -286,11 +286,11 @@ export class MediaWriter {
         flags = FrameFlags.DEFLATE;
       }
     }
-    const frame = encodeFrame(kind, stored, payload.length, { flags, arg0, arg1 });
-    this.setCrc = chainCrc(this.setCrc, frame.readUInt32LE(32));
+    const header = encodeFrameHeader(kind, stored, payload.length, { flags, arg0, arg1 });
+    this.setCrc = chainCrc(this.setCrc, header.readUInt32LE(32));
     this.frames++;
     this.backupBytes += payload.length;
-    await this.writeRaw(frame);
+    await this.writeRaw(header, stored, framePadding(stored.length));
   }
 
   /** Writes SET_END and makes the set durable; returns the trailer written. */
@@ -307,19 +307,25 @@ export class MediaWriter {
     if (this.fd !== null) fs.closeSync(this.fd);
   }
 
-  private async writeRaw(bytes: Buffer): Promise<void> {
-    this.storedBytes += bytes.length;
+  /** Writes the parts back to back at the current offset (no copy into one buffer). */
+  private async writeRaw(...parts: Buffer[]): Promise<void> {
+    const total = parts.reduce((sum, part) => sum + part.length, 0);
+    this.storedBytes += total;
     if (this.fd === null) return;
     try {
-      let done = 0;
-      while (done < bytes.length) {
-        const { bytesWritten } = await write(this.fd, bytes, done, bytes.length - done, this.offset + done);
-        done += bytesWritten;
+      let offset = this.offset;
+      for (const part of parts) {
+        let done = 0;
+        while (done < part.length) {
+          const { bytesWritten } = await write(this.fd, part, done, part.length - done, offset + done);
+          done += bytesWritten;
+        }
+        offset += part.length;
       }
     } catch (error) {
       throw new SqlError("BACKUP_DEVICE_WRITE_FAILED", [this.devicePath, osErrorText(error as NodeJS.ErrnoException)]);
     }
-    this.offset += bytes.length;
+    this.offset += total;
   }
 }
 

@@ -44,11 +44,11 @@ export function frameBytes(storedBytes: number): number {
   return FRAME_HEADER_BYTES + Math.ceil(storedBytes / 8) * 8;
 }
 
-/** A whole frame: header, stored payload and padding. */
-export function encodeFrame(kind: FrameKindValue, stored: Uint8Array, payloadBytes: number,
+/** The 40-byte header of a frame whose stored payload is `stored`. */
+export function encodeFrameHeader(kind: FrameKindValue, stored: Uint8Array, payloadBytes: number,
   options: { flags?: number; arg0?: number; arg1?: number } = {}): Buffer {
   assert(payloadBytes <= FRAME_PAYLOAD_BYTES_MAX, `frame payload of ${payloadBytes} bytes`);
-  const out = Buffer.alloc(frameBytes(stored.length));
+  const out = Buffer.alloc(FRAME_HEADER_BYTES);
   out.writeUInt32LE(FRAME_MAGIC, 0);
   out.writeUInt8(FRAME_VERSION, 4);
   out.writeUInt8(kind, 5);
@@ -59,8 +59,19 @@ export function encodeFrame(kind: FrameKindValue, stored: Uint8Array, payloadByt
   writeU64(out, options.arg1 ?? 0, 24);
   out.writeUInt32LE(crc32(stored), 32);
   out.writeUInt32LE(crc32(out.subarray(0, 36)), 36);
-  out.set(stored, FRAME_HEADER_BYTES);
   return out;
+}
+
+/** Zero bytes that pad a stored payload of this length to 8 bytes. */
+export function framePadding(storedBytes: number): Buffer {
+  return Buffer.alloc(frameBytes(storedBytes) - FRAME_HEADER_BYTES - storedBytes);
+}
+
+/** A whole frame: header, stored payload and padding. */
+export function encodeFrame(kind: FrameKindValue, stored: Uint8Array, payloadBytes: number,
+  options: { flags?: number; arg0?: number; arg1?: number } = {}): Buffer {
+  return Buffer.concat([encodeFrameHeader(kind, stored, payloadBytes, options), stored,
+    framePadding(stored.length)]);
 }
 
 export function encodeJsonFrame(kind: FrameKindValue, value: unknown): Buffer {

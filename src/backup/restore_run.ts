@@ -13,6 +13,7 @@ import { LogWriter, fsyncDirectory } from "../log/runtime/log_writer.js";
 import { writeControl, type ControlState, type RecoveryModel } from "../storage/control_file.js";
 import { databasePaths } from "../storage/recovery.js";
 import { redoRecord } from "../storage/redo.js";
+import { prefetched } from "./backup_run.js";
 import { FrameKind } from "./media_format.js";
 import { readSetFrames, type MediaScan, type ScannedSet } from "./media_file.js";
 
@@ -32,7 +33,7 @@ export async function restoreFull(scan: MediaScan, set: ScannedSet, dir: string,
   const fd = fs.openSync(paths.dbPath, "w");
   let pages = 0;
   try {
-    for await (const frame of readSetFrames(scan, set)) {
+    for await (const frame of prefetched(readSetFrames(scan, set))) {
       pages += await writePages(fd, frame, header.pageSize, header.dbSizePages);
       report.onPages(pages);
     }

@@ -66,8 +66,10 @@ export class Snapshot {
     const fds = new Map<string, number>();
     try {
       for (const [first, count] of pageRuns(pgnos ?? allPages(this.dbSizePages), maxPages, this.dbSizePages)) {
-        const data = Buffer.alloc(count * this.pageSize);
-        await read(this.dbFd, data, 0, data.length, (first - 1) * this.pageSize);
+        // Unzeroed: the read fills it; past the end of the file (never-written pages) is zeroed.
+        const data = Buffer.allocUnsafe(count * this.pageSize);
+        const { bytesRead } = await read(this.dbFd, data, 0, data.length, (first - 1) * this.pageSize);
+        if (bytesRead < data.length) data.fill(0, bytesRead);
         for (let pgno = first; pgno < first + count; pgno++) {
           const source = this.overlay.get(pgno);
           if (source === undefined) continue;

@@ -77,7 +77,14 @@ test("full + differential + log chain under write load restores byte-identical, 
   await pause(300);
   await query(ca, `BACKUP DATABASE shop TO DISK = '${bak("full.bak")}' WITH FORMAT, NAME = N'shop full', CHECKSUM`);
   await pause(300);
+  const messages: string[] = [];
+  const onInfo = (info: { message: string }): void => { messages.push(info.message); };
+  ca.on("infoMessage", onInfo);
   await query(ca, `BACKUP DATABASE shop TO DISK = '${bak("diff.bak")}' WITH DIFFERENTIAL, INIT, STATS = 25`);
+  ca.off("infoMessage", onInfo);
+  assert.deepEqual(messages.filter((text) => text.endsWith("percent processed.")),
+    ["25 percent processed.", "50 percent processed.", "75 percent processed.", "100 percent processed."]);
+  assert.match(messages.at(-1)!, /^BACKUP DATABASE successfully processed \d+ pages in \d+\.\d{3} seconds \(\d+\.\d{3} MB\/sec\)\.$/);
   for (let i = 0; i < 2; i++) {
     await pause(250);
     await query(ca, `BACKUP LOG shop TO DISK = '${bak("log.bak")}'`);

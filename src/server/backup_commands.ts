@@ -27,7 +27,7 @@ export async function runBackupCommand(session: TsqlSession, command: BackupComm
   const info = (error: SqlError): void => {
     done.release();
     out.tokens.info(infoToken(error, session.instance.serverName, command.line));
-    void out.flush();
+    void out.flushNow();
   };
   try {
     if (session.inTransaction) throw new SqlError("BACKUP_IN_TRANSACTION");

@@ -29,6 +29,12 @@ export class ResponseStream {
     await this.write(this.encoder.push(this.tokens.take()));
   }
 
+  /** Sends everything produced so far now, in a short packet if need be (messages mid-statement). */
+  async flushNow(): Promise<void> {
+    if (this.tokens.byteLength === 0) return;
+    await this.write(this.encoder.pushNow(this.tokens.take()));
+  }
+
   /** Ends the message: the rest of the bytes, the last packet with EOM. */
   async end(): Promise<void> {
     await this.write(this.encoder.finish(this.tokens.take()));

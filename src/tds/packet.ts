@@ -267,6 +267,18 @@ export class MessageEncoder {
     return this.emit(fullPackets * this.payloadBytesMax, false);
   }
 
+  /**
+   * Adds payload and returns packets for all of it but its last byte, the last packet short:
+   * what SQL Server does for RAISERROR WITH NOWAIT and STATS, so the client sees messages
+   * while the statement runs. One byte stays back for the EOM packet.
+   */
+  pushNow(payload: Buffer): Buffer {
+    const full = this.push(payload);
+    if (this.pendingBytes <= 1) return full;
+    const short = this.emit(this.pendingBytes - 1, false);
+    return full.length === 0 ? short : Buffer.concat([full, short]);
+  }
+
   /** Adds the last payload and returns every remaining packet, the last one with EOM. */
   finish(payload: Buffer = EMPTY): Buffer {
     const head = this.push(payload);

@@ -144,6 +144,14 @@ test("full + differential + log chain under write load restores byte-identical, 
   b = await startServer(path.join(temp.dir, "b"));
   const again = await connect(b.port, "shop");
   assert.equal((await rows(again, "SELECT count(*) AS n FROM t"))[0]!.n, expected.length);
+  // The restored full backup stays the differential base, as in SQL Server: a differential
+  // taken on B applies on top of A's full backup.
+  await query(again, "INSERT INTO t (v) VALUES (N'on B'); UPDATE t SET v = N'changed on B' WHERE id = 1");
+  await query(again, `USE master; BACKUP DATABASE shop TO DISK = '${bak("b-diff.bak")}' WITH DIFFERENTIAL, FORMAT`);
+  await query(again, `RESTORE DATABASE crossdiff FROM DISK = '${bak("full.bak")}' WITH NORECOVERY`);
+  await query(again, `RESTORE DATABASE crossdiff FROM DISK = '${bak("b-diff.bak")}' WITH RECOVERY`);
+  assert.deepEqual(await rows(again, "USE crossdiff; SELECT id, v, filler FROM t ORDER BY id; USE master"),
+    await rows(again, "USE shop; SELECT id, v, filler FROM t ORDER BY id; USE master"));
   await close(again);
 });
 
@@ -164,7 +172,9 @@ test("log backups out of order, skipped or after RECOVERY get SQL Server's error
   assert.deepEqual(await log(3), [3117, 3013], "after RECOVERY");
   assert.deepEqual(await errorNumbers(query(c, "RESTORE DATABASE errs WITH RECOVERY")), [3153, 3013]);
   const restored = await rows(c, "USE errs; SELECT count(*) AS n FROM t; USE master");
-  const shop = await rows(c, "USE shop; SELECT count(*) AS n FROM t; USE master");
+  const onA = await connect(a.port);
+  const shop = await rows(onA, "USE shop; SELECT count(*) AS n FROM t; USE master");
+  await close(onA);
   assert.deepEqual(restored, shop, "the errors left the chain intact");
 
   // Restoring over an online database: another database's backup (3154), a FULL database whose

@@ -77,7 +77,7 @@ export async function backupDatabase(db: MirrorliteDatabase, command: BackupComm
     if (startsBase) db.abandonFullBackup();
     throw error;
   } finally {
-    writer.close();
+    await writer.close();
   }
 }
 
@@ -109,7 +109,7 @@ export async function backupLog(db: MirrorliteDatabase, command: BackupCommand, 
     return { devicePath, header: { ...header, lastLsn }, trailer, media: writer.media };
   } finally {
     release();
-    writer.close();
+    await writer.close();
   }
 }
 

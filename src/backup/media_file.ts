@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import { promisify } from "node:util";
 import { deflateRaw, inflateRaw, crc32 } from "node:zlib";
 import { SqlError } from "../errors/sql_error.js";
+import { PositionedWriter } from "./positioned_writer.js";
 import {
   FRAME_HEADER_BYTES, FrameFlags, FrameKind, MEDIA_HEADER_KEYS, SET_HEADER_KEYS, SET_TRAILER_KEYS,
   chainCrc, decodeFrameHeader, encodeFrameHeader, encodeJsonFrame, frameBytes, framePadding, parseJsonPayload,
@@ -13,7 +14,6 @@ import {
 } from "./media_format.js";
 
 const read = promisify(fs.read);
-const write = promisify(fs.write);
 const deflate = promisify(deflateRaw);
 const inflate = promisify(inflateRaw);
 
@@ -73,8 +73,10 @@ async function frameAt(fd: number, offset: number, size: number): Promise<FrameH
 }
 
 async function readStored(fd: number, offset: number, header: FrameHeader): Promise<Buffer> {
-  const stored = Buffer.alloc(header.storedBytes);
-  await read(fd, stored, 0, stored.length, offset + FRAME_HEADER_BYTES);
+  // Unzeroed: frameAt checked that the whole frame is inside the file, so the read fills it.
+  const stored = Buffer.allocUnsafe(header.storedBytes);
+  const { bytesRead } = await read(fd, stored, 0, stored.length, offset + FRAME_HEADER_BYTES);
+  if (bytesRead !== stored.length) throw frameError("", "truncated frame");
   return stored;
 }
 
@@ -233,8 +235,12 @@ export class MediaWriter {
   private storedBytes = 0;
   private backupBytes = 0;
 
+  private readonly writes: PositionedWriter | null;
+
   private constructor(readonly devicePath: string, private readonly fd: number | null,
-    private offset: number, readonly position: number, readonly media: MediaHeader | null) {}
+    private offset: number, readonly position: number, readonly media: MediaHeader | null) {
+    this.writes = fd === null ? null : new PositionedWriter(fd);
+  }
 
   /** Opens the device for a new set; the NUL device discards everything. */
   static async open(devicePath: string, options: WriteOptions): Promise<MediaWriter> {
@@ -299,29 +305,32 @@ export class MediaWriter {
     const trailer: BackupSetTrailer = { ...fields, position: this.position, frameCount: this.frames,
       setCrc: this.setCrc, backupSizeBytes: this.backupBytes, storedSizeBytes: this.storedBytes };
     await this.writeRaw(encodeJsonFrame(FrameKind.SET_END, trailer));
+    await this.drain();
     if (this.fd !== null) fs.fsyncSync(this.fd);
     return trailer;
   }
 
-  close(): void {
+  /** Closes the device once no write is running (a failed backup may leave some queued). */
+  async close(): Promise<void> {
+    await this.writes?.drain().catch(() => undefined);
     if (this.fd !== null) fs.closeSync(this.fd);
   }
 
-  /** Writes the parts back to back at the current offset (no copy into one buffer). */
+  private async drain(): Promise<void> {
+    try {
+      await this.writes?.drain();
+    } catch (error) {
+      throw new SqlError("BACKUP_DEVICE_WRITE_FAILED", [this.devicePath, osErrorText(error as NodeJS.ErrnoException)]);
+    }
+  }
+
+  /** Queues the parts back to back at the current offset (no copy into one buffer). */
   private async writeRaw(...parts: Buffer[]): Promise<void> {
     const total = parts.reduce((sum, part) => sum + part.length, 0);
     this.storedBytes += total;
-    if (this.fd === null) return;
+    if (this.writes === null) return;
     try {
-      let offset = this.offset;
-      for (const part of parts) {
-        let done = 0;
-        while (done < part.length) {
-          const { bytesWritten } = await write(this.fd, part, done, part.length - done, offset + done);
-          done += bytesWritten;
-        }
-        offset += part.length;
-      }
+      await this.writes.write(parts, this.offset);
     } catch (error) {
       throw new SqlError("BACKUP_DEVICE_WRITE_FAILED", [this.devicePath, osErrorText(error as NodeJS.ErrnoException)]);
     }

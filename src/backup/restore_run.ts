@@ -6,7 +6,6 @@
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { SqlError } from "../errors/sql_error.js";
 import { RECORD_HEADER_BYTES, RecordFlags, decodeBody, decodeHeader } from "../log/record.js";
 import { LogWriter, fsyncDirectory } from "../log/runtime/log_writer.js";
@@ -14,10 +13,11 @@ import { writeControl, type ControlState, type RecoveryModel } from "../storage/
 import { databasePaths } from "../storage/recovery.js";
 import { redoRecord } from "../storage/redo.js";
 import { prefetched } from "./backup_run.js";
+import { ChangedPageMap } from "../storage/changed_pages.js";
 import { FrameKind } from "./media_format.js";
+import { PositionedWriter } from "./positioned_writer.js";
 import { readSetFrames, type MediaScan, type ScannedSet } from "./media_file.js";
 
-const write = promisify(fs.write);
 
 export interface RestoreProgressReport {
   /** Called with pages done so far (STATS). */
@@ -33,10 +33,17 @@ export async function restoreFull(scan: MediaScan, set: ScannedSet, dir: string,
   const fd = fs.openSync(paths.dbPath, "w");
   let pages = 0;
   try {
-    for await (const frame of prefetched(readSetFrames(scan, set))) {
-      pages += await writePages(fd, frame, header.pageSize, header.dbSizePages);
-      report.onPages(pages);
+    const writes = new PositionedWriter(fd);
+    try {
+      for await (const frame of prefetched(readSetFrames(scan, set))) {
+        pages += await writePages(writes, frame, header.pageSize, header.dbSizePages);
+        report.onPages(pages);
+      }
+    } catch (error) {
+      await writes.drain().catch(() => undefined); // the first failure is the one to report
+      throw error;
     }
+    await writes.drain();
     fs.ftruncateSync(fd, header.dbSizePages * header.pageSize);
     fs.fsyncSync(fd);
   } finally {
@@ -53,6 +60,9 @@ export async function restoreFull(scan: MediaScan, set: ScannedSet, dir: string,
       sourceDatabaseName: header.databaseName, recoveryModel: header.recoveryModel,
       stateTimeMs: trailer.stateTimeMs },
   };
+  // The restored full backup is the differential base once recovered: pages that the
+  // differential and log restores write are tracked from here.
+  new ChangedPageMap(lsn, lsn).persist(dir);
   writeControl(dir, control);
   fsyncDirectory(path.dirname(dir));
   return control;
@@ -66,18 +76,28 @@ export async function restoreDifferential(scan: MediaScan, set: ScannedSet, dir:
   // Marked first: a crash halfway leaves pages of this differential, so only it may follow.
   writeControl(dir, { ...control, restore: { ...progress, pendingSetGuid: header.backupSetGuid } });
   const fd = fs.openSync(databasePaths(dir).dbPath, "r+");
+  const map = baseMap(dir, control);
   let pages = 0;
   try {
-    for await (const frame of readSetFrames(scan, set)) {
-      pages += await writePages(fd, frame, header.pageSize, header.dbSizePages);
-      report.onPages(pages);
+    const writes = new PositionedWriter(fd);
+    try {
+      for await (const frame of readSetFrames(scan, set)) {
+        pages += await writePages(writes, frame, header.pageSize, header.dbSizePages);
+        map?.notePages(header.firstLsn, pageNumbers(frame.arg0, frame.arg1));
+        report.onPages(pages);
+      }
+    } catch (error) {
+      await writes.drain().catch(() => undefined); // the first failure is the one to report
+      throw error;
     }
+    await writes.drain();
     fs.ftruncateSync(fd, header.dbSizePages * header.pageSize);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   const lsn = header.firstLsn;
+  map?.persist(dir);
   const next: ControlState = { ...control, checkpointLsn: lsn, logBaseLsn: lsn,
     restore: { base: progress.base, redoLsn: lsn + 1, sourceDatabaseName: progress.sourceDatabaseName,
       recoveryModel: header.recoveryModel, stateTimeMs: trailer.stateTimeMs } };
@@ -85,19 +105,14 @@ export async function restoreDifferential(scan: MediaScan, set: ScannedSet, dir:
   return next;
 }
 
-async function writePages(fd: number, frame: { kind: number; arg0: number; arg1: number; payload: Buffer },
+async function writePages(writes: PositionedWriter, frame: { kind: number; arg0: number; arg1: number; payload: Buffer },
   pageSize: number, dbSizePages: number): Promise<number> {
   const count = frame.arg1;
   if (frame.kind !== FrameKind.PAGES || frame.payload.length !== count * pageSize
     || frame.arg0 < 1 || frame.arg0 + count - 1 > dbSizePages) {
     throw new SqlError("BACKUP_DAMAGED", ["a page frame does not fit the database"]);
   }
-  let done = 0;
-  while (done < frame.payload.length) {
-    const { bytesWritten } = await write(fd, frame.payload, done, frame.payload.length - done,
-      (frame.arg0 - 1) * pageSize + done);
-    done += bytesWritten;
-  }
+  await writes.write([frame.payload], (frame.arg0 - 1) * pageSize);
   return count;
 }
 
@@ -116,6 +131,7 @@ export async function restoreLog(scan: MediaScan, set: ScannedSet, dir: string, 
   stopAtMs: number | null, report: RestoreProgressReport): Promise<LogRestoreResult> {
   const progress = control.restore!;
   const fd = fs.openSync(databasePaths(dir).dbPath, "r+");
+  const map = baseMap(dir, control);
   let applied = progress.redoLsn - 1;
   let stateTimeMs = progress.stateTimeMs;
   let stopReached = false;
@@ -133,6 +149,7 @@ export async function restoreLog(scan: MediaScan, set: ScannedSet, dir: string, 
           break outer;
         }
         redoRecord(fd, record);
+        map?.notePages(lsn, record.pages.map((page) => page.pgno));
         pages += record.pages.length;
         applied = lsn;
         if ((record.header.flags & RecordFlags.LAST) !== 0) stateTimeMs = record.header.commitTimeMs;
@@ -143,10 +160,21 @@ export async function restoreLog(scan: MediaScan, set: ScannedSet, dir: string, 
   } finally {
     fs.closeSync(fd);
   }
+  map?.persist(dir);
   const next: ControlState = { ...control, checkpointLsn: applied, logBaseLsn: applied,
     restore: { ...progress, redoLsn: applied + 1, stateTimeMs } };
   writeControl(dir, next);
   return { control: next, stopReached, pages };
+}
+
+/** The restoring database's changed-page map, when it belongs to the restored full backup. */
+function baseMap(dir: string, control: ControlState): ChangedPageMap | null {
+  const map = ChangedPageMap.load(dir);
+  return map !== null && map.baseLsn === control.restore?.base.lsn ? map : null;
+}
+
+function* pageNumbers(first: number, count: number): Generator<number> {
+  for (let pgno = first; pgno < first + count; pgno++) yield pgno;
 }
 
 /** The records of a LOG frame, each validated (header and body CRC) before it is used. */
@@ -172,13 +200,20 @@ export function recoverDatabase(dir: string, control: ControlState): ControlStat
   const forks = control.forks ?? [];
   const epoch = (forks[forks.length - 1]?.epoch ?? control.epoch) + 1;
   const model: RecoveryModel = control.recoveryModel;
+  // The restored full backup stays the differential base when its changed-page map is intact;
+  // everything restored is in the file, so the map covers the log up to the redo point.
+  const map = baseMap(dir, control);
+  if (map !== null) {
+    map.coveredLsn = progress.redoLsn - 1;
+    map.persist(dir);
+  }
   const recovered: ControlState = {
     format: 1, epoch, checkpointLsn: progress.redoLsn - 1, recoveryModel: model,
     pageSize: control.pageSize, familyGuid: control.familyGuid!,
     forks: [...forks, { guid: randomUUID(), epoch, firstLsn: progress.redoLsn }],
     state: "ONLINE", logBaseLsn: progress.redoLsn - 1,
     logChainLsn: model === "SIMPLE" ? null : progress.redoLsn,
-    logChainBegunLsn: null, differentialBase: null,
+    logChainBegunLsn: null, differentialBase: map === null ? null : progress.base,
   };
   writeControl(dir, recovered);
   return recovered;

@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       cp.push(megabytes / seconds(start));
       fs.rmSync(path.join(dir, "copy.db"));
 
+      fs.rmSync(device, { force: true });
       start = performance.now();
       await backupDatabase(db, command("DATABASE"), device, env);
       spawnSync("sync");
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
       start = performance.now();
       const scan = await scanMedia(device);
       const target = path.join(dir, `restored-${round}`);
-      await restoreFull(scan, findSet(scan, 1), target, 64 * 1024 * 1024, { onPages: () => undefined });
+      await restoreFull(scan, findSet(scan, 1), target, { onPages: () => undefined });
       spawnSync("sync");
       restore.push(megabytes / seconds(start));
       fs.rmSync(target, { recursive: true });

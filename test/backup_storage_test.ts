@@ -65,7 +65,7 @@ test("differential: the changed-page map outlives log truncation and a restart",
       `the differential holds ${diffSet.trailer.pageCount} of ${findSet(full, 1).trailer.pageCount} pages`);
 
     const target = path.join(temp.dir, "restored");
-    const control = await restoreFull(full, findSet(full, 1), target, 9 * 1024 * 1024, { onPages: () => undefined });
+    const control = await restoreFull(full, findSet(full, 1), target, { onPages: () => undefined });
     await restoreDifferential(diff, diffSet, target, control, { onPages: () => undefined });
     const current = await db.readCheckpointedFile();
     assert.ok(current !== null);

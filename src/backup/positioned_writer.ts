@@ -6,10 +6,15 @@ import * as fs from "node:fs";
 import { promisify } from "node:util";
 
 const write = promisify(fs.write);
+const fdatasync = promisify(fs.fdatasync);
+/** Start writeback after this many bytes: the disk works while the next frames are built. */
+const WRITEBACK_EVERY_BYTES = 64 * 1024 * 1024;
 
 export class PositionedWriter {
   private readonly inFlight = new Set<Promise<void>>();
   private failure: Error | null = null;
+  private unsyncedBytes = 0;
+  private writeback: Promise<void> | null = null;
 
   constructor(private readonly fd: number, private readonly limit = 4) {}
 
@@ -22,11 +27,19 @@ export class PositionedWriter {
       .catch((error: Error) => { this.failure ??= error; })
       .finally(() => { this.inFlight.delete(running); });
     this.inFlight.add(running);
+    this.unsyncedBytes += parts.reduce((sum, part) => sum + part.length, 0);
+    if (this.unsyncedBytes >= WRITEBACK_EVERY_BYTES && this.writeback === null) {
+      // Without it the kernel keeps gigabytes dirty and the final fsync writes them all at once.
+      this.unsyncedBytes = 0;
+      this.writeback = fdatasync(this.fd)
+        .catch((error: Error) => { this.failure ??= error; })
+        .finally(() => { this.writeback = null; });
+    }
   }
 
   /** Waits for every queued write; throws the first failure. */
   async drain(): Promise<void> {
-    await Promise.all([...this.inFlight]);
+    await Promise.all([...this.inFlight, this.writeback]);
     this.throwIfFailed();
   }
 

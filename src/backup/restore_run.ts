@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { SqlError } from "../errors/sql_error.js";
 import { RECORD_HEADER_BYTES, RecordFlags, decodeBody, decodeHeader } from "../log/record.js";
 import { LogWriter, fsyncDirectory } from "../log/runtime/log_writer.js";
+import { SEGMENT_BYTES_MIN } from "../log/segment.js";
 import { writeControl, type ControlState, type RecoveryModel } from "../storage/control_file.js";
 import { databasePaths } from "../storage/recovery.js";
 import { redoRecord } from "../storage/redo.js";
@@ -26,7 +27,7 @@ export interface RestoreProgressReport {
 
 /** Restores a full backup into `dir` (a new directory); the database is left RESTORING. */
 export async function restoreFull(scan: MediaScan, set: ScannedSet, dir: string,
-  segmentBytes: number, report: RestoreProgressReport): Promise<ControlState> {
+  report: RestoreProgressReport): Promise<ControlState> {
   const { header, trailer } = set;
   const paths = databasePaths(dir);
   fs.mkdirSync(paths.logDir, { recursive: true });
@@ -49,7 +50,9 @@ export async function restoreFull(scan: MediaScan, set: ScannedSet, dir: string,
   } finally {
     fs.closeSync(fd);
   }
-  await LogWriter.createFirstSegment(paths.logDir, segmentBytes);
+  // The smallest first segment: it is zero-filled and fsynced, and the database's own segment
+  // size applies from the next one on.
+  await LogWriter.createFirstSegment(paths.logDir, SEGMENT_BYTES_MIN);
   const lsn = header.firstLsn;
   const control: ControlState = {
     format: 1, epoch: header.forks[header.forks.length - 1]!.epoch, checkpointLsn: lsn,

@@ -168,7 +168,7 @@ async function runRestore(session: TsqlSession, command: RestoreCommand, info: (
     const temp = `${dir}.restoring`;
     fs.rmSync(temp, { recursive: true, force: true });
     try {
-      const control = await restoreFull(scan, set, temp, 64 * 1024 * 1024, report);
+      const control = await restoreFull(scan, set, temp, report);
       await instance.installRestored(name, temp, control, new Date());
     } catch (error) {
       fs.rmSync(temp, { recursive: true, force: true });

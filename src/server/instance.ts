@@ -154,7 +154,7 @@ export class Instance {
       this.openDatabases.delete(existing.id);
       await this.engine.closeDatabase(existing.name);
     }
-    const doomed = `${dir}.dropping`;
+    const doomed = `${dir}.replaced`;
     if (fs.existsSync(dir)) fs.renameSync(dir, doomed);
     fs.renameSync(restoredDir, dir);
     fsyncDirectory(path.dirname(dir));

@@ -85,6 +85,15 @@ export class StorageEngine {
     const root = path.join(this.dataDir, "databases");
     const names: string[] = [];
     for (const entry of fs.readdirSync(root)) {
+      if (entry.endsWith(".replaced")) {
+        // A RESTORE swaps NAME.replaced out and NAME.restoring in: a crash between the two
+        // renames leaves no NAME, so the old database comes back and the restore never happened.
+        const base = path.join(root, entry.slice(0, -".replaced".length));
+        if (fs.existsSync(base)) fs.rmSync(path.join(root, entry), { recursive: true, force: true });
+        else fs.renameSync(path.join(root, entry), base);
+      }
+    }
+    for (const entry of fs.readdirSync(root)) {
       if (entry.endsWith(".creating") || entry.endsWith(".dropping") || entry.endsWith(".restoring")) {
         fs.rmSync(path.join(root, entry), { recursive: true, force: true });
       } else if (DATABASE_NAME.test(entry) && fs.existsSync(path.join(root, entry, "control.json"))) {

@@ -197,6 +197,7 @@ test("log backups out of order, skipped or after RECOVERY get SQL Server's error
   await query(c, "IF @@TRANCOUNT > 0 ROLLBACK").catch(() => query(c, "ROLLBACK"));
   assert.deepEqual(await errorNumbers(query(c, `BACKUP DATABASE fresh TO DISK = '${bak("missing/dir/x.bak")}'`)), [3201, 3013]);
   assert.deepEqual(await errorNumbers(query(c, `RESTORE HEADERONLY FROM DISK = '${bak("nothing.bak")}'`)), [3201, 3013]);
+  assert.deepEqual(await errorNumbers(query(c, `RESTORE DATABASE master FROM DISK = '${bak("full.bak")}' WITH REPLACE`)), [3108, 3013]);
   await close(c);
 });
 

@@ -55,7 +55,7 @@ export async function backupDatabase(db: MirrorliteDatabase, command: BackupComm
     });
     await writer.begin(header);
     const total = pgnos?.length ?? snapshot.dbSizePages;
-    const stats = statsReporter(command.stats, total, env);
+    const stats = statsReporter(command.stats, total, env.info);
     let pages = 0;
     for await (const run of prefetched(snapshot.runs(PAGES_PER_FRAME, pgnos ?? undefined))) {
       await writer.data(FrameKind.PAGES, run.data, run.pgno, run.count, command.compression === true);
@@ -118,7 +118,7 @@ interface ShippedLog { lastCommitLsn: number; pages: number; records: number; st
 async function writeLogFrames(db: MirrorliteDatabase, writer: MediaWriter, firstLsn: number,
   endLsn: number, command: BackupCommand, env: BackupEnvironment): Promise<ShippedLog> {
   const shipped: ShippedLog = { lastCommitLsn: firstLsn - 1, pages: 0, records: 0, stateTimeMs: 0 };
-  const stats = statsReporter(command.stats, Math.max(1, endLsn - firstLsn + 1), env);
+  const stats = statsReporter(command.stats, Math.max(1, endLsn - firstLsn + 1), env.info);
   let frame: Buffer[] = [];
   let frameBytes = 0;
   let frameFirst = firstLsn;
@@ -183,12 +183,12 @@ function writeOptions(command: BackupCommand, env: BackupEnvironment) {
 }
 
 /** "N percent processed." each time another `step` percent is done (STATS, default off). */
-export function statsReporter(step: number | null, total: number, env: BackupEnvironment): (done: number) => void {
+export function statsReporter(step: number | null, total: number, info: (message: SqlError) => void): (done: number) => void {
   let next = step ?? Infinity;
   return (done) => {
     const percent = Math.floor((done * 100) / Math.max(1, total));
     while (percent >= next && next <= 100) {
-      env.info(new SqlError("BACKUP_PERCENT_PROCESSED", [next]));
+      info(new SqlError("BACKUP_PERCENT_PROCESSED", [next]));
       next += step!;
     }
   };

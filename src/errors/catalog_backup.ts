@@ -43,6 +43,10 @@ export const backupErrorCatalog = {
     number: 3102, symbol: "RESTORE_OWN_DB", severity: 16, state: 1,
     text: "RESTORE cannot process database '%s' because it is in use by this session. It is recommended that the master database be used when performing this operation.",
   },
+  RESTORE_MASTER: {
+    number: 3108, symbol: "RESTORE_MASTER", severity: 16, state: 1,
+    text: "To restore the master database, the server must be running in single-user mode. mirrorlite cannot restore master over a running instance; restore it as another database name.",
+  },
   RESTORE_NOTHING_TO_ROLL_FORWARD: {
     number: 3117, symbol: "RESTORE_NO_ROLLFORWARD", severity: 16, state: 4,
     text: "The log or differential backup cannot be restored because no files are ready to rollforward.",

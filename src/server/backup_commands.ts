@@ -135,6 +135,7 @@ async function runRestore(session: TsqlSession, command: RestoreCommand, info: (
   verb: string): Promise<void> {
   const instance = session.instance;
   const name = command.database!;
+  if (name.toLowerCase() === "master") throw new SqlError("RESTORE_MASTER");
   const state = targetState(session, name);
   const entry = instance.catalog.database(name);
   if (entry !== undefined) exclusiveAccess(session, entry.id, entry.name);
@@ -158,9 +159,7 @@ async function runRestore(session: TsqlSession, command: RestoreCommand, info: (
     throw new SqlError("RESTORE_STOPAT_TOO_EARLY");
   }
   const started = performance.now();
-  const total = set.header.backupType === 2 ? Math.max(1, set.trailer.pageCount) : Math.max(1, set.trailer.pageCount);
-  const stats = statsReporter(command.stats, total, { info } as BackupEnvironment);
-  const report = { onPages: stats };
+  const report = { onPages: statsReporter(command.stats, set.trailer.pageCount, info) };
   const dir = instance.engine.databaseDir(name);
   let pages = set.trailer.pageCount;
   let stopReached = false;

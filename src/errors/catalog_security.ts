@@ -7,6 +7,10 @@ export const securityErrorCatalog = {
     number: 262, symbol: "PERMISSION_DENIED", severity: 14, state: 1,
     text: "%s permission denied in database '%s'.",
   },
+  DATABASE_ACCESS_DENIED: {
+    number: 916, symbol: "DB_ACCESS_DENIED", severity: 14, state: 2,
+    text: "The server principal \"%s\" is not able to access the database \"%s\" under the current security context.",
+  },
   NO_PERMISSION: {
     number: 15247, symbol: "NO_PERMISSION", severity: 16, state: 1,
     text: "User does not have permission to perform this action.",
@@ -42,6 +46,14 @@ export const securityErrorCatalog = {
   USER_MISSING: {
     number: 15151, symbol: "USER_MISSING", severity: 16, state: 1,
     text: "Cannot %s the user '%s', because it does not exist or you do not have permission.",
+  },
+  LOGIN_NOT_VALID: {
+    number: 15007, symbol: "LOGIN_NOT_VALID", severity: 16, state: 1,
+    text: "'%s' is not a valid login or you do not have permission.",
+  },
+  CERTIFICATE_WRITE_FAILED: {
+    number: 15240, symbol: "CERTIFICATE_WRITE", severity: 16, state: 1,
+    text: "Cannot write into file '%s'. Verify that you have write permissions, that the file path is valid, and that the file does not already exist.",
   },
   LOGIN_ALREADY_MAPPED: {
     number: 15063, symbol: "LOGIN_ALREADY_MAPPED", severity: 16, state: 1,

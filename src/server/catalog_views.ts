@@ -6,10 +6,11 @@ import { HISTORY_VIEW_COLUMNS, historyRows } from "../backup/history.js";
 import { SqlError } from "../errors/sql_error.js";
 import type { CatalogTable } from "../storage/reader_worker.js";
 import type { Instance } from "./instance.js";
+import { SECURITY_VIEWS, type ViewContext } from "./security_views.js";
 
 interface ViewDefinition {
   readonly columns: string;
-  readonly rows: (instance: Instance) => unknown[][];
+  readonly rows: (instance: Instance, context: ViewContext) => unknown[][];
 }
 
 const RECOVERY_MODEL_CODES = { FULL: 1, BULK_LOGGED: 2, SIMPLE: 3 } as const;
@@ -40,6 +41,7 @@ const VIEWS: Record<string, ViewDefinition> = {
   },
 };
 
+for (const [name, view] of Object.entries(SECURITY_VIEWS)) VIEWS[name] = view;
 for (const [name, columns] of Object.entries(HISTORY_VIEW_COLUMNS)) {
   VIEWS[name] = { columns, rows: (instance) => historyRows(instance.backupHistory, name) };
 }
@@ -49,13 +51,13 @@ export function isCatalogView(name: string): boolean {
 }
 
 /** The named views' current rows, as tables a reader thread loads to run the query over. */
-export function catalogTables(instance: Instance, views: readonly string[]): CatalogTable[] {
+export function catalogTables(instance: Instance, views: readonly string[], context: ViewContext): CatalogTable[] {
   return views.map((name) => {
     const view = VIEWS[name];
     if (view === undefined) {
       throw new SqlError("INVALID_OBJECT_NAME", [name.startsWith("msdb.") ? name : `sys.${name}`]);
     }
     const table = name.startsWith("msdb.") ? name : `sys.${name}`;
-    return { name: table, columns: view.columns, rows: view.rows(instance) };
+    return { name: table, columns: view.columns, rows: view.rows(instance, context) };
   });
 }

@@ -4,6 +4,7 @@
 import type { Socket } from "node:net";
 import { SqlError } from "../errors/sql_error.js";
 import { negotiateEncryption, type ServerEncryption, type TlsUse } from "../tds/encryption.js";
+import type { LoginEntry } from "../catalog/master.js";
 import { parseLogin7, type Login7 } from "../tds/login7.js";
 import { encodeMessage, MessageReader, PacketType, ProtocolViolation,
   type IncomingMessage } from "../tds/packet.js";
@@ -183,21 +184,48 @@ export class TdsConnection {
     return this.drop("login refused: the client does not encrypt and encryption is required");
   }
 
+  /** The login of this connection's session (null before login). */
+  get loginName(): string | null {
+    return this.session?.login.name ?? null;
+  }
+
   /** Returns the errors to send, or null when the login succeeded (and the session exists). */
   private async authenticate(login: Login7): Promise<SqlError[] | null> {
     if (login.integratedSecurity) return [new SqlError("LOGIN_INTEGRATED_REFUSED")];
     if (this.instance.stoppingNow) return [new SqlError("SERVER_SHUTTING_DOWN")];
     const entry = this.instance.catalog.login(login.userName);
-    const ok = entry !== undefined && !entry.disabled && await this.instance.passwords.verify(entry.name, login.password, entry.passwordHash);
-    if (!ok || entry === undefined) return [new SqlError("LOGIN_FAILED", [login.userName])];
+    const reason = await this.loginProblem(entry, login);
+    if (reason !== null || entry === undefined) {
+      // The client sees state 1, as SQL Server sends; the log says why (SQL Server's states).
+      this.logLoginFailure(login.userName, reason ?? { state: 5, text: "Could not find a login matching the name provided." });
+      return [new SqlError("LOGIN_FAILED", [login.userName])];
+    }
     const databaseName = login.database !== "" ? login.database : entry.defaultDatabase;
     const target = this.instance.database(databaseName);
-    if (target === null) {
+    if (target === null || !await this.instance.canAccess(entry, target.entry.id)) {
+      this.logLoginFailure(login.userName, { state: target === null ? 38 : 40,
+        text: `Failed to open the explicitly specified database '${databaseName}'.` });
       return [new SqlError("LOGIN_DATABASE_UNAVAILABLE", [databaseName]),
         new SqlError("LOGIN_FAILED", [login.userName])];
     }
     this.session = new TsqlSession(this.instance, this.spid, entry, target.entry);
     return null;
+  }
+
+  /** SQL Server's 18456 states: 5 no such login, 7 disabled, 8 wrong password, 58 not a SQL login. */
+  private async loginProblem(entry: LoginEntry | undefined, login: Login7): Promise<{ state: number; text: string } | null> {
+    if (entry === undefined) return { state: 5, text: "Could not find a login matching the name provided." };
+    if (entry.type === "C") return { state: 58, text: "The login is mapped to a certificate and cannot log in with a password." };
+    if (!await this.instance.passwords.verify(entry.name, login.password, entry.passwordHash)) {
+      return { state: 8, text: "Password did not match that for the login provided." };
+    }
+    if (entry.disabled) return { state: 7, text: "Login is disabled." };
+    return null;
+  }
+
+  private logLoginFailure(userName: string, reason: { state: number; text: string }): void {
+    process.stderr.write(`mirrorlite: Login failed for user '${userName}'. Reason: ${reason.text} `
+      + `[CLIENT: ${this.socket.remoteAddress ?? "?"}] Error: 18456, Severity: 14, State: ${reason.state}.\n`);
   }
 
   private async request(message: IncomingMessage): Promise<void> {

@@ -4,7 +4,9 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { BackupHistory } from "../backup/history.js";
-import { MasterCatalog, MASTER_DATABASE_ID, type DatabaseEntry } from "../catalog/master.js";
+import { MirroringEndpointService } from "./endpoint_service.js";
+import { PrincipalCache } from "./principals.js";
+import { MasterCatalog, MASTER_DATABASE_ID, type DatabaseEntry, type LoginEntry } from "../catalog/master.js";
 import { SqlError } from "../errors/sql_error.js";
 import { PasswordVerifier } from "../security/password.js";
 import { generatedCredentials, readConfiguredCredentials, type ConfiguredCertificate,
@@ -55,6 +57,10 @@ export class Instance {
   /** TLS for every TDS connection: secure contexts and whether encryption is forced. */
   readonly tls: TlsSettings;
 
+  /** The DATABASE_MIRRORING endpoint's listener and checks. */
+  readonly mirroringEndpoint = new MirroringEndpointService(this);
+  /** Database users, read from each database and cached (src/server/principals.ts). */
+  readonly principals = new PrincipalCache();
   /** msdb's backup and restore history. */
   readonly backupHistory: BackupHistory;
 
@@ -92,6 +98,7 @@ export class Instance {
       const credentials = configured ?? await generatedCredentials(engine.dataDir, catalog.serverName, now);
       const instance = new Instance(options, engine, catalog, credentials);
       await instance.reconcile(now);
+      await instance.mirroringEndpoint.start();
       return instance;
     } catch (error) {
       await engine.close();
@@ -130,6 +137,24 @@ export class Instance {
   /** The control state of a RESTORING database, null when it is not restoring. */
   restoringControl(id: number): ControlState | null {
     return this.restoringDatabases.get(id) ?? null;
+  }
+
+  /**
+   * May this login use the database? sysadmin always; others in master (as guest) and in
+   * databases where a user carries their SID.
+   */
+  async canAccess(login: LoginEntry, databaseId: number): Promise<boolean> {
+    if (login.sysadmin || databaseId === MASTER_DATABASE_ID) return true;
+    const db = this.openDatabases.get(databaseId);
+    if (db === undefined) return false;
+    const users = await this.principals.load(databaseId, db);
+    return users.some((user) => user.sid !== null && user.sid.toLowerCase() === login.sid.toLowerCase());
+  }
+
+  /** Is a session logged in as this login (DROP LOGIN 15434)? */
+  loggedIn(loginName: string): boolean {
+    const key = loginName.toLowerCase();
+    return [...this.connections].some((connection) => connection.loginName?.toLowerCase() === key);
   }
 
   /** Sessions using the database (DROP DATABASE 3702, RESTORE 3101). */
@@ -172,6 +197,7 @@ export class Instance {
   /** RESTORE … WITH RECOVERY finished: open the database (its startup recovery runs). */
   async bringOnline(entry: DatabaseEntry): Promise<void> {
     this.restoringDatabases.delete(entry.id);
+    this.principals.forget(entry.id);
     this.openDatabases.set(entry.id, await this.engine.openDatabase(entry.name));
   }
 
@@ -215,6 +241,7 @@ export class Instance {
       : new Promise<void>((resolve) => this.server!.close(() => resolve()));
     await Promise.all([...this.connections].map((connection) => connection.shutdown()));
     await closed;
+    await this.mirroringEndpoint.stop();
     this.openDatabases.clear();
     await this.engine.close();
   }

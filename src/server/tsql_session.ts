@@ -2,6 +2,7 @@
 // SCOPE_IDENTITY) and the batch executor: a batch is parsed whole first (a syntax error runs
 // nothing, as in SQL Server), then its statements run in order; a runtime error ends only its
 // statement unless XACT_ABORT is on or the transaction was lost.
+import { runEndpointCheck, runSecurityStatement } from "./security_dispatch.js";
 import { runBackupCommand } from "./backup_commands.js";
 import { parseBackupStatement } from "../tsql/backup_statements.js";
 import type { DatabaseEntry, LoginEntry } from "../catalog/master.js";
@@ -155,8 +156,12 @@ export class TsqlSession {
       case "saveTransaction": return this.saveTransaction(statement.name);
       case "alterDatabaseOther": throw new SqlError("UNSUPPORTED_KEYWORD", [`ALTER DATABASE SET ${statement.option}`]);
       case "admin": {
-        if (!/^(BACKUP|RESTORE) /.test(statement.verb)) throw new SqlError("UNSUPPORTED_KEYWORD", [statement.verb]);
-        return runBackupCommand(this, parseBackupStatement(statement), out, done);
+        if (/^(BACKUP|RESTORE) /.test(statement.verb) && statement.verb !== "BACKUP CERTIFICATE") {
+          this.requirePermission(statement.verb);
+          return runBackupCommand(this, parseBackupStatement(statement), out, done);
+        }
+        if (statement.verb === "EXECUTE sp_mirrorlite_endpoint_check") return runEndpointCheck(this, statement, out, done);
+        return runSecurityStatement(this, statement, out, done);
       }
     }
   }
@@ -171,6 +176,9 @@ export class TsqlSession {
       throw new SqlError("DATABASE_DOES_NOT_EXIST", [statement.database]);
     }
     if (target.entry.id === this.databaseId) return this.announceDatabase(tokens, done, target.entry.name);
+    if (!await this.instance.canAccess(this.login, target.entry.id)) {
+      throw new SqlError("DATABASE_ACCESS_DENIED", [this.login.name, target.entry.name]);
+    }
     if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["USE"]);
     await this.storage?.close();
     this.storage = null;
@@ -188,14 +196,21 @@ export class TsqlSession {
     tokens.info(infoToken(new SqlError("DATABASE_CONTEXT_CHANGED", [this.databaseName]), this.instance.serverName));
   }
 
+  /** Server-level statements need sysadmin (SQL Server's dbcreator/db_owner are not modelled). */
+  private requirePermission(statement: string): void {
+    if (!this.login.sysadmin) throw new SqlError("PERMISSION_DENIED", [statement, this.databaseName]);
+  }
+
   private async createDatabase(statement: Of<"createDatabase">, done: DoneChain): Promise<void> {
     if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["CREATE DATABASE"]);
+    this.requirePermission("CREATE DATABASE");
     await this.instance.createDatabase(statement.name, new Date());
     done.statementDone(DoneStatus.FINAL, 0, 0);
   }
 
   private async dropDatabase(statement: Of<"dropDatabase">, done: DoneChain): Promise<void> {
     if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["DROP DATABASE"]);
+    this.requirePermission("DROP DATABASE");
     for (const name of statement.names) {
       if (statement.ifExists && this.instance.database(name) === null) continue;
       await this.instance.dropDatabase(name);
@@ -205,6 +220,7 @@ export class TsqlSession {
 
   private async setRecovery(statement: Of<"alterDatabaseSetRecovery">, done: DoneChain): Promise<void> {
     if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["ALTER DATABASE"]);
+    this.requirePermission("ALTER DATABASE");
     const name = statement.name ?? this.databaseName;
     const target = this.instance.database(name);
     if (target === null) throw new SqlError("ALTER_DATABASE_MISSING", [name]);

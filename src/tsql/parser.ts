@@ -186,7 +186,8 @@ function backupVerb(cursor: Cursor): string {
 
 /**
  * EXEC[UTE] proc … or a bare procedure call: only the database mirroring monitor procedures
- * (sp_dbmmonitor*, in msdb) belong to the admin surface; every other call is refused.
+ * (sp_dbmmonitor*, in msdb) and sp_mirrorlite_endpoint_check (the endpoint diagnostic) belong to
+ * the admin surface; every other call is refused.
  */
 function parseExecute(cursor: Cursor, start: number): AdminStatement {
   const keyword = cursor.tokens[start]!;
@@ -194,7 +195,7 @@ function parseExecute(cursor: Cursor, start: number): AdminStatement {
   const variable = cursor.peek();
   if (variable?.kind === "variable") throw unsupported(variable.text, variable.line);
   const name = chain?.parts[chain.parts.length - 1]?.toLowerCase() ?? "";
-  if (chain === null || !name.startsWith("sp_dbmmonitor")) {
+  if (chain === null || !(name.startsWith("sp_dbmmonitor") || name === "sp_mirrorlite_endpoint_check")) {
     throw unsupported("EXECUTE", keyword.line);
   }
   return parseAdmin(cursor, start, `EXECUTE ${name}`);

@@ -52,11 +52,11 @@ async function freePort(): Promise<number> {
   }
 }
 
-function connectAs(port: number, userName: string, password: string): Promise<Connection> {
+function connectAs(port: number, userName: string, password: string, database?: string): Promise<Connection> {
   return new Promise((resolve, reject) => {
     const connection = new Connection({ server: "127.0.0.1",
       authentication: { type: "default", options: { userName, password } },
-      options: { port, encrypt: false, connectTimeout: 15_000 } });
+      options: { port, encrypt: false, connectTimeout: 15_000, ...(database === undefined ? {} : { database }) } });
     connection.on("error", () => undefined);
     connection.connect((error) => (error ? reject(error) : resolve(connection)));
   });
@@ -240,4 +240,48 @@ test("18456 for bad logins; private keys are never on disk in clear", async () =
     const checked = path.basename(name) === "tls-private-key.pem" ? needles.slice(0, 2) : needles;
     for (const needle of checked) assert.equal(bytes.indexOf(needle), -1, `${name} holds private key material`);
   }
+});
+
+test("users travel with a backup; an orphaned user is listed and fixed with ALTER USER … WITH LOGIN", async () => {
+  const a = instances.HOST_A!.sa;
+  const b = instances.HOST_B!.sa;
+  await query(a, `CREATE LOGIN app_login WITH PASSWORD = 'App#Login_pass1';
+    CREATE DATABASE appdb; USE appdb; CREATE USER app_user FOR LOGIN app_login; CREATE TABLE t (id INT);
+    USE master; BACKUP DATABASE appdb TO DISK = '${file("appdb.bak")}' WITH FORMAT`);
+  await query(b, `RESTORE DATABASE appdb FROM DISK = '${file("appdb.bak")}' WITH RECOVERY`);
+  const orphans = `USE appdb; SELECT dp.name FROM sys.database_principals dp
+    LEFT JOIN sys.server_principals sp ON dp.sid = sp.sid
+    WHERE sp.sid IS NULL AND dp.type = 'S' AND dp.authentication_type_desc = 'INSTANCE'; USE master`;
+  assert.deepEqual((await query(b, orphans)).rows[0], [{ name: "app_user" }]);
+  // The login on B has another SID: until the user is remapped, it cannot use the database.
+  await query(b, "CREATE LOGIN app_login WITH PASSWORD = 'App#Login_pass1'");
+  await assert.rejects(connectAs(instances.HOST_B!.server.port, "app_login", "App#Login_pass1", "appdb"),
+    { code: "ELOGIN" });
+  await query(b, "USE appdb; ALTER USER app_user WITH LOGIN = app_login; USE master");
+  assert.deepEqual((await query(b, orphans)).rows[0], []);
+  const app = await connectAs(instances.HOST_B!.server.port, "app_login", "App#Login_pass1", "appdb");
+  assert.deepEqual((await rawQuery(app, "SELECT count(*) AS n FROM t")).rows[0], [{ n: 0 }]);
+  assert.deepEqual(await errorNumbers(rawQuery(app, "SELECT * FROM __ml_database_principals")), [208]);
+  await close(app);
+});
+
+test("certificates with private keys move between instances; one mirroring endpoint per instance", async () => {
+  const a = instances.HOST_A!.sa;
+  const c = instances.HOST_C!.sa;
+  await query(a, `CREATE CERTIFICATE moving_cert WITH SUBJECT = 'moving', EXPIRY_DATE = '${nextYear}';
+    BACKUP CERTIFICATE moving_cert TO FILE = '${file("moving.cer")}'
+      WITH PRIVATE KEY (FILE = '${file("moving.pvk")}', ENCRYPTION BY PASSWORD = 'Moving#Key_pass1')`);
+  assert.deepEqual(await errorNumbers(query(c, `CREATE CERTIFICATE moving_cert FROM FILE = '${file("moving.cer")}'
+    WITH PRIVATE KEY (FILE = '${file("moving.pvk")}', DECRYPTION BY PASSWORD = 'wrong password')`)), [15465]);
+  await query(c, `CREATE CERTIFICATE moving_cert FROM FILE = '${file("moving.cer")}'
+    WITH PRIVATE KEY (FILE = '${file("moving.pvk")}', DECRYPTION BY PASSWORD = 'Moving#Key_pass1')`);
+  const rows = await query(c, "SELECT thumbprint, pvt_key_encryption_type_desc FROM sys.certificates WHERE name = 'moving_cert'");
+  const original = await query(a, "SELECT thumbprint FROM sys.certificates WHERE name = 'moving_cert'");
+  assert.deepEqual(rows.rows[0]![0]!.thumbprint, original.rows[0]![0]!.thumbprint);
+  assert.equal(rows.rows[0]![0]!.pvt_key_encryption_type_desc, "ENCRYPTED_BY_MASTER_KEY");
+  assert.deepEqual(await errorNumbers(query(a, `CREATE ENDPOINT second STATE = STARTED AS TCP (LISTENER_PORT = 30002)
+    FOR DATABASE_MIRRORING (AUTHENTICATION = CERTIFICATE moving_cert, ROLE = ALL)`)), [7862]);
+  assert.deepEqual(await errorNumbers(query(a, `CREATE ENDPOINT second AS TCP (LISTENER_PORT = 30002)
+    FOR DATABASE_MIRRORING (AUTHENTICATION = WINDOWS, ROLE = ALL)`)), [28054]);
+  assert.deepEqual(await errorNumbers(query(a, "DROP CERTIFICATE HOST_A_cert")), [15352]);
 });

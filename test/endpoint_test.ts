@@ -13,7 +13,8 @@ import * as net from "node:net";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { Connection } from "tedious";
-import { close, connect, query as rawQuery, startServer, type Server } from "./support/server.js";
+import { spawnSync } from "node:child_process";
+import { MAIN, SA_PASSWORD, close, connect, query as rawQuery, startServer, type Server } from "./support/server.js";
 import { tempDir } from "./support/temp.js";
 
 const temp = tempDir("endpoint");
@@ -284,4 +285,19 @@ test("certificates with private keys move between instances; one mirroring endpo
   assert.deepEqual(await errorNumbers(query(a, `CREATE ENDPOINT second AS TCP (LISTENER_PORT = 30002)
     FOR DATABASE_MIRRORING (AUTHENTICATION = WINDOWS, ROLE = ALL)`)), [28054]);
   assert.deepEqual(await errorNumbers(query(a, "DROP CERTIFICATE HOST_A_cert")), [15352]);
+});
+
+test("mirrorlite endpoint-check says which step fails", async () => {
+  const run = (target: string): { status: number | null; stdout: string } => {
+    const result = spawnSync(process.execPath, [MAIN, "endpoint-check", `TCP://127.0.0.1:${instances[target]!.port}`,
+      "-S", `127.0.0.1,${instances.HOST_A!.server.port}`, "-U", "sa", "-P", SA_PASSWORD], { encoding: "utf8", timeout: 60_000 });
+    return { status: result.status, stdout: result.stdout };
+  };
+  const good = run("HOST_B");
+  assert.equal(good.status, 0, good.stdout);
+  assert.match(good.stdout, /^ok +tcp connect/m);
+  const bad = run("HOST_C");
+  assert.equal(bad.status, 1, bad.stdout);
+  // HOST_C's endpoint still uses the expired certificate: it refuses with 28055.
+  assert.match(bad.stdout, /^FAILED peer certificate: .*Msg 28055/m);
 });

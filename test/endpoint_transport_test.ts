@@ -8,11 +8,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as crypto from "node:crypto";
+import * as net from "node:net";
 import * as tls from "node:tls";
 import { SqlError } from "../src/errors/sql_error.js";
 import { parseEndpointAddress } from "../src/endpoint/address.js";
 import {
-  encodeFrame, FRAME_HEADER_BYTES, FRAME_PAYLOAD_MAX, FrameDecoder, FrameType, HANDSHAKE_PAYLOAD_MAX, type Frame,
+  encodeFrame, FRAME_HEADER_BYTES, FRAME_PAYLOAD_MAX, FrameDecoder, FrameType, HANDSHAKE_PAYLOAD_MAX,
 } from "../src/endpoint/frames.js";
 import { handshakeContext } from "../src/endpoint/endpoint_identity.js";
 import {
@@ -23,11 +24,10 @@ import {
   decideEncryption, decideHandshake, encryptionRules, EXPECTED_FRAME, HANDSHAKE_INPUTS, handshakeRules,
   PHASES_BY_ROLE, type HandshakeView,
 } from "../src/endpoint/handshake_rules.js";
+import { connectEndpoint, endpointCheck, type MirroringChannel } from "../src/endpoint/transport.js";
 import {
-  connectEndpoint, endpointCheck, EndpointListener, type EndpointIdentity, type MirroringChannel,
-} from "../src/endpoint/transport.js";
-import {
-  identityOf, makeInstance, rawClient, RecordingProxy, splitAfterFrame, TestMaster, waitFor, type TestInstance,
+  decodeOne, identityOf, makeInstance, nextFrame, rawClient, RecordingProxy, splitAfterFrame, start, stop,
+  TestMaster, waitFor, type Running, type TestInstance,
 } from "./support/endpoint_certs.js";
 
 const HOST_A = makeInstance("HOST_A");
@@ -35,35 +35,11 @@ const HOST_B = makeInstance("HOST_B");
 const STRANGER = makeInstance("STRANGER");
 const EXPIRED = makeInstance("EXPIRED", { notBefore: new Date("2020-01-01Z"), notAfter: new Date("2021-01-01Z") });
 
-/** A listening instance: its identity, its master and its endpoint port. */
-interface Running {
-  readonly identity: EndpointIdentity;
-  readonly master: TestMaster;
-  readonly listener: EndpointListener;
-  readonly port: number;
-  readonly address: string;
-}
-
-async function start(instance: TestInstance, master: TestMaster, identity = identityOf(instance),
-  handshakeTimeoutMs = 2000): Promise<Running> {
-  const listener = new EndpointListener(identity, master, { handshakeTimeoutMs });
-  const port = await listener.listen("127.0.0.1", 0);
-  return { identity, master, listener, port, address: `TCP://127.0.0.1:${port}` };
-}
-
 /** HOST_A and HOST_B trusting each other (stage 2 of §6.4 done on both). */
 async function pair(identityA = identityOf(HOST_A), identityB = identityOf(HOST_B)): Promise<[Running, Running]> {
   const a = await start(HOST_A, new TestMaster().trust(HOST_B), identityA);
   const b = await start(HOST_B, new TestMaster().trust(HOST_A), identityB);
   return [a, b];
-}
-
-async function stop(...running: Running[]): Promise<void> {
-  await Promise.all(running.map((r) => r.listener.close()));
-}
-
-function nextFrame(channel: MirroringChannel): Promise<Frame> {
-  return new Promise((resolve) => channel.once("frame", resolve));
 }
 
 /** Connects from→to and asserts the 1418 whose cause has the given number. */
@@ -239,11 +215,6 @@ test("handshake: a replayed or foreign signature fails the initiator's check wit
   assert.equal(replayed.send, null, "the initiator just leaves");
 });
 
-function decodeOne(bytes: Buffer): Frame {
-  const pushed = new FrameDecoder().push(bytes);
-  assert.ok(pushed.ok && pushed.frames.length === 1);
-  return pushed.frames[0]!;
-}
 
 // ---- Over real sockets ----
 
@@ -488,6 +459,33 @@ test("transport: clients that are not partners are dropped with 28045; an open c
   }
 });
 
+test("transport: an address that is not a mirroring endpoint is 1418 with a 28045 cause", async () => {
+  const a = await start(HOST_A, new TestMaster().trust(HOST_B));
+  const chatty = net.createServer((socket) => {
+    socket.on("error", () => {}).resume(); // read, so the client's FIN ends this side too
+    socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
+  });
+  const held: net.Socket[] = [];
+  const silent = net.createServer((socket) => held.push(socket));
+  const ports = await Promise.all([chatty, silent].map((server) => new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)))));
+  try {
+    const refused = (address: string, timeoutMs: number): Promise<SqlError> =>
+      connectEndpoint(address, a.identity, a.master, { timeoutMs }).then(() => assert.fail("connected"), (e) => e);
+    const garbage = await refused(`TCP://127.0.0.1:${ports[0]}`, 2000);
+    assert.equal(garbage.number, 1418);
+    assert.match((garbage.cause as Error).message, /28045|does not speak the mirroring protocol/);
+    const quiet = await refused(`tcp://127.0.0.1:${ports[1]}`, 300);
+    assert.match((quiet.cause as Error).message, /did not complete within \d+ ms \(waiting for HELLO_REPLY\)/);
+    const badAddress = await refused("TCP://[::1:5022", 300);
+    assert.ok(badAddress.cause instanceof RangeError);
+  } finally {
+    held.forEach((socket) => socket.destroy());
+    await Promise.all([chatty, silent].map((server) => new Promise((resolve) => server.close(resolve))));
+    await stop(a);
+  }
+});
+
 test("transport: send() asks the caller to wait on a full queue, and everything arrives", async () => {
   const [a, b] = await pair(identityOf(HOST_A, "DISABLED", []), identityOf(HOST_B, "DISABLED", []));
   try {
@@ -524,6 +522,8 @@ test("endpointCheck: every step on success; the failing step named on refusal or
     await c.listener.close();
     const down = await endpointCheck(c.address, a.identity, a.master);
     assert.deepEqual(down.map((s) => [s.step, s.ok]), [["resolve", true], ["tcp connect", false]]);
+    const typo = await endpointCheck("TCP://127.0.0.1:70000", a.identity, a.master);
+    assert.deepEqual(typo.map((s) => [s.step, s.ok]), [["resolve", false]]);
     const unknown = await endpointCheck(b.address, a.identity, new TestMaster());
     assert.deepEqual(unknown.at(-1)?.step, "peer certificate");
   } finally {

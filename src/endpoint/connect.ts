@@ -7,7 +7,7 @@ import { lookup } from "node:dns/promises";
 import * as net from "node:net";
 import { SqlError } from "../errors/sql_error.js";
 import { parseEndpointAddress, type EndpointAddress } from "./address.js";
-import { MirroringChannel, type ChannelInfo } from "./channel.js";
+import { MirroringChannel } from "./channel.js";
 import {
   handshakeContext, identityProblem, offerOf, type EndpointIdentity, type EndpointPolicy,
 } from "./endpoint_identity.js";
@@ -16,7 +16,9 @@ import {
 } from "./handshake.js";
 import { NONCE_BYTES } from "./handshake_messages.js";
 import { checkOwnCertificate } from "./peer_certificate.js";
-import { driveHandshake, remoteOf, upgradeToTls, type DrivenHandshake, type StepObserver } from "./handshake_driver.js";
+import {
+  channelInfo, driveHandshake, remoteOf, upgradeToTls, type DrivenHandshake, type StepObserver,
+} from "./handshake_driver.js";
 
 export interface ConnectOptions {
   /** Bound on the whole connection: resolve, TCP connect, handshake and TLS. Default 10 s. */
@@ -122,7 +124,7 @@ async function handshake(socket: net.Socket, identity: EndpointIdentity, policy:
   if (!agreed.encrypt) {
     trace.step("encryption", true, "not encrypted: the endpoints agreed on no encryption (ENCRYPTION = DISABLED "
       + "on one side); the connection is authenticated only");
-    return new MirroringChannel(socket, channelInfo(socket, agreed, null), driven.decoder, driven.pending);
+    return new MirroringChannel(socket, channelInfo(socket, agreed, null, "initiator"), driven.decoder, driven.pending);
   }
   return encrypted(socket, identity, agreed, driven, remainingMs, trace);
 }
@@ -137,22 +139,13 @@ async function encrypted(socket: net.Socket, identity: EndpointIdentity, agreed:
   }
   try {
     const secure = await upgradeToTls(socket, "initiator", identity, agreed.peer.certificate.der, remainingMs());
-    const info = channelInfo(secure, agreed, secure.getCipher().standardName);
+    const info = channelInfo(secure, agreed, secure.getCipher().standardName, "initiator");
     trace.step("encryption", true, `TLS 1.3 ${info.cipher ?? ""} (ALGORITHM ${agreed.algorithm ?? ""} negotiated)`);
     return new MirroringChannel(secure, info, driven.decoder);
   } catch (error) {
     trace.step("encryption", false, (error as Error).message);
     throw error;
   }
-}
-
-export function channelInfo(socket: net.Socket, agreed: EstablishedHandshake, cipher: string | null,
-  role: "initiator" | "acceptor" = "initiator"): ChannelInfo {
-  return {
-    role, peerLogin: agreed.peerLogin, peerCertificateName: agreed.peer.certificateName,
-    peerCertificateDer: agreed.peer.certificate.der, encrypted: agreed.encrypt, algorithm: agreed.algorithm,
-    cipher, remoteAddress: remoteOf(socket),
-  };
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {

@@ -5,9 +5,10 @@ import type { Socket } from "node:net";
 import * as tls from "node:tls";
 import type { SqlError } from "../errors/sql_error.js";
 import { FrameDecoder, HANDSHAKE_PAYLOAD_MAX, type Frame } from "./frames.js";
+import type { ChannelInfo } from "./channel.js";
 import {
-  handshakeFailed, HandshakeFailure, stepHandshake, type HandshakeContext, type HandshakeInput,
-  type HandshakeOutcome, type HandshakeState, type HandshakeStep,
+  handshakeFailed, HandshakeFailure, stepHandshake, type EstablishedHandshake, type HandshakeContext,
+  type HandshakeInput, type HandshakeOutcome, type HandshakeState, type HandshakeStep,
 } from "./handshake.js";
 import type { HandshakePhase } from "./handshake_rules.js";
 import { TLS_CIPHERS, tlsCredentials, type EndpointIdentity } from "./endpoint_identity.js";
@@ -93,6 +94,16 @@ export function upgradeToTls(socket: Socket, role: "initiator" | "acceptor", ide
 
 function tlsFailed(reason: string): SqlError {
   return handshakeFailed(`The TLS upgrade of the mirroring connection failed: ${reason}.`, HandshakeFailure.TLS);
+}
+
+/** What a new channel needs to know about the handshake that opened it. */
+export function channelInfo(socket: Socket, agreed: EstablishedHandshake, cipher: string | null,
+  role: "initiator" | "acceptor"): ChannelInfo {
+  return {
+    role, peerLogin: agreed.peerLogin, peerCertificateName: agreed.peer.certificateName,
+    peerCertificateDer: agreed.peer.certificate.der, encrypted: agreed.encrypt, algorithm: agreed.algorithm,
+    cipher, remoteAddress: remoteOf(socket),
+  };
 }
 
 /** host:port, IPv6 in brackets, as the error log names a client. */

@@ -11,13 +11,14 @@ import * as net from "node:net";
 import { SqlError } from "../errors/sql_error.js";
 import { assert } from "../util/assert.js";
 import { MirroringChannel } from "./channel.js";
-import { channelInfo } from "./connect.js";
 import {
   handshakeContext, identityProblem, offerOf, type EndpointIdentity, type EndpointPolicy,
 } from "./endpoint_identity.js";
 import { handshakeFailed, HandshakeFailure, startAcceptor } from "./handshake.js";
 import { NONCE_BYTES } from "./handshake_messages.js";
-import { driveHandshake, remoteOf, upgradeToTls, type DrivenHandshake } from "./handshake_driver.js";
+import {
+  channelInfo, driveHandshake, remoteOf, upgradeToTls, type DrivenHandshake,
+} from "./handshake_driver.js";
 
 export { parseEndpointAddress, formatEndpointAddress, type EndpointAddress } from "./address.js";
 export { ChannelError, MirroringChannel, type ChannelFrameType, type ChannelInfo } from "./channel.js";
@@ -27,7 +28,7 @@ export type { EndpointIdentity, EndpointPolicy } from "./endpoint_identity.js";
 export type { EndpointAlgorithm, EndpointEncryption } from "./handshake_messages.js";
 
 export interface ListenerOptions {
-  /** Time a new connection has to complete the handshake (and TLS). Default 10 s. */
+  /** Time a new connection has to complete the handshake and the TLS upgrade. Default 10 s. */
   readonly handshakeTimeoutMs?: number;
   /** Connections allowed in the handshake at once; more are dropped at once. Default 64. */
   readonly maxPendingHandshakes?: number;
@@ -95,12 +96,13 @@ export class EndpointListener {
     }
     this.handshaking.add(socket);
     const state = startAcceptor(offerOf(this.identity), randomBytes(NONCE_BYTES));
+    const deadlineMs = Date.now() + this.handshakeTimeoutMs; // the handshake and TLS together
     void driveHandshake(socket, { state, send: null },
       () => handshakeContext(this.identity, this.policy, Date.now()), this.handshakeTimeoutMs)
-      .then((driven) => this.open(socket, driven))
+      .then((driven) => this.open(socket, driven, Math.max(1, deadlineMs - Date.now())))
       .then((channel) => {
         this.handshaking.delete(socket);
-        if (channel !== null) this.adopt(channel);
+        this.adopt(channel);
       }, (error: unknown) => {
         this.handshaking.delete(socket);
         this.refuse(socket, remote, asSqlError(error));
@@ -108,7 +110,7 @@ export class EndpointListener {
   }
 
   /** The channel of a completed handshake; rejects with the handshake's (or TLS's) error. */
-  private async open(socket: net.Socket, driven: DrivenHandshake): Promise<MirroringChannel | null> {
+  private async open(socket: net.Socket, driven: DrivenHandshake, remainingMs: number): Promise<MirroringChannel> {
     const outcome = driven.outcome;
     if (outcome.kind === "failed") throw outcome.error;
     const agreed = outcome.channel;
@@ -120,8 +122,7 @@ export class EndpointListener {
       if (driven.pending.length > 0 || driven.decoder.bufferedBytes > 0) {
         throw handshakeFailed("The peer sent plaintext after AUTH on an encrypted connection.", HandshakeFailure.TLS);
       }
-      const secure = await upgradeToTls(socket, "acceptor", this.identity, agreed.peer.certificate.der,
-        this.handshakeTimeoutMs);
+      const secure = await upgradeToTls(socket, "acceptor", this.identity, agreed.peer.certificate.der, remainingMs);
       channel = new MirroringChannel(secure, channelInfo(secure, agreed, secure.getCipher().standardName, "acceptor"),
         driven.decoder);
     }

@@ -8,6 +8,8 @@ import { SqlError } from "../../src/errors/sql_error.js";
 import { buildSelfSignedCertificate } from "../../src/security/x509.js";
 import type { MirroringChannel } from "../../src/endpoint/channel.js";
 import type { EndpointIdentity, EndpointPolicy } from "../../src/endpoint/endpoint_identity.js";
+import { FrameDecoder, type Frame } from "../../src/endpoint/frames.js";
+import { EndpointListener } from "../../src/endpoint/transport.js";
 import type { EndpointAlgorithm, EndpointEncryption } from "../../src/endpoint/handshake_messages.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -79,6 +81,38 @@ export class TestMaster implements EndpointPolicy {
 function keyOf(certificateDer: Buffer): string {
   const spki = new crypto.X509Certificate(certificateDer).publicKey.export({ type: "spki", format: "der" });
   return spki.toString("hex");
+}
+
+/** A listening instance: its identity, its master and its endpoint port. */
+export interface Running {
+  readonly identity: EndpointIdentity;
+  readonly master: TestMaster;
+  readonly listener: EndpointListener;
+  readonly port: number;
+  readonly address: string;
+}
+
+/** CREATE ENDPOINT … STATE = STARTED on 127.0.0.1, port 0. */
+export async function start(instance: TestInstance, master: TestMaster, identity = identityOf(instance),
+  handshakeTimeoutMs = 2000): Promise<Running> {
+  const listener = new EndpointListener(identity, master, { handshakeTimeoutMs });
+  const port = await listener.listen("127.0.0.1", 0);
+  return { identity, master, listener, port, address: `TCP://127.0.0.1:${port}` };
+}
+
+export async function stop(...running: Running[]): Promise<void> {
+  await Promise.all(running.map((r) => r.listener.close()));
+}
+
+export function nextFrame(channel: MirroringChannel): Promise<Frame> {
+  return new Promise((resolve) => channel.once("frame", resolve));
+}
+
+/** Exactly one whole frame in these bytes. */
+export function decodeOne(bytes: Buffer): Frame {
+  const pushed = new FrameDecoder().push(bytes);
+  if (!pushed.ok || pushed.frames.length !== 1) throw new Error(`not exactly one frame: ${bytes.toString("hex")}`);
+  return pushed.frames[0]!;
 }
 
 /** Polls until the condition holds; fails after timeoutMs. */

@@ -207,6 +207,8 @@ test("a non-sysadmin login cannot administer security or read private keys", asy
       assert.ok(numbers.length > 0 && [15247, 262].includes(numbers[0]!), `${sql}: ${numbers.join(",")}`);
     }
     assert.ok(!fs.existsSync(file("stolen.pvk")));
+    const visible = await rawQuery(low, "SELECT name, password_hash FROM sys.sql_logins ORDER BY name");
+    assert.deepEqual(visible.rows[0], [{ name: "lowpriv", password_hash: null }, { name: "sa", password_hash: null }]);
   } finally {
     await close(low);
   }

@@ -48,7 +48,8 @@ async function viewTables(session: TsqlSession, statement: DataStatement) {
       if (target !== null) await instance.principals.load(target.entry.id, target.db);
     }
   }
-  return catalogTables(instance, statement.catalogViews, { databaseId: session.databaseId });
+  return catalogTables(instance, statement.catalogViews, { databaseId: session.databaseId,
+    loginName: session.login.name, sysadmin: session.login.sysadmin });
 }
 
 /** User SQL cannot reach the engine's own tables (database users live in `__ml_…`). */

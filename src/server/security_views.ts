@@ -4,7 +4,17 @@
 import type { CertificateEntry, EndpointEntry } from "../catalog/master.js";
 import type { Instance } from "./instance.js";
 
-export interface ViewContext { readonly databaseId: number }
+export interface ViewContext {
+  readonly databaseId: number;
+  /** The session's login: without sysadmin, logins other than its own and sa are not shown. */
+  readonly loginName: string;
+  readonly sysadmin: boolean;
+}
+
+function visibleLogins(instance: Instance, context: ViewContext) {
+  return instance.catalog.logins().filter((login) => context.sysadmin || login.sid === "01"
+    || login.name.toLowerCase() === context.loginName.toLowerCase());
+}
 
 interface SecurityView {
   readonly columns: string;
@@ -58,8 +68,8 @@ export const SECURITY_VIEWS: Record<string, SecurityView> = {
     columns: `name NVARCHAR(128), principal_id INT, sid VARBINARY(85), type CHAR(1), type_desc NVARCHAR(60),
       is_disabled BIT, create_date DATETIME, modify_date DATETIME, default_database_name NVARCHAR(128),
       default_language_name NVARCHAR(128), credential_id INT, owning_principal_id INT, is_fixed_role BIT`,
-    rows: (instance) => [
-      ...instance.catalog.logins().map((login) => [login.name, login.principalId ?? 1, sid(login.sid),
+    rows: (instance, context) => [
+      ...visibleLogins(instance, context).map((login) => [login.name, login.principalId ?? 1, sid(login.sid),
         login.type ?? "S", login.type === "C" ? "CERTIFICATE_MAPPED_LOGIN" : "SQL_LOGIN", login.disabled ? 1 : 0,
         date(login.createDate), date(login.modifyDate ?? login.createDate), login.defaultDatabase, "us_english",
         null, null, 0]),
@@ -71,11 +81,12 @@ export const SECURITY_VIEWS: Record<string, SecurityView> = {
     columns: `name NVARCHAR(128), principal_id INT, sid VARBINARY(85), type CHAR(1), type_desc NVARCHAR(60),
       is_disabled BIT, create_date DATETIME, modify_date DATETIME, default_database_name NVARCHAR(128),
       is_policy_checked BIT, is_expiration_checked BIT, password_hash VARBINARY(256)`,
-    rows: (instance) => instance.catalog.logins().filter((login) => (login.type ?? "S") === "S")
+    rows: (instance, context) => visibleLogins(instance, context).filter((login) => (login.type ?? "S") === "S")
       .map((login) => [login.name, login.principalId ?? 1, sid(login.sid), "S", "SQL_LOGIN", login.disabled ? 1 : 0,
         date(login.createDate), date(login.modifyDate ?? login.createDate), login.defaultDatabase,
         (login.checkPolicy ?? true) ? 1 : 0, (login.checkExpiration ?? false) ? 1 : 0,
-        Buffer.from(login.passwordHash, "utf8")]),
+        // SQL Server shows password hashes to CONTROL SERVER only.
+        context.sysadmin ? Buffer.from(login.passwordHash, "utf8") : null]),
   },
   server_role_members: {
     columns: "role_principal_id INT, member_principal_id INT",

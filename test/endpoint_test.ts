@@ -209,6 +209,10 @@ test("a non-sysadmin login cannot administer security or read private keys", asy
     assert.ok(!fs.existsSync(file("stolen.pvk")));
     const visible = await rawQuery(low, "SELECT name, password_hash FROM sys.sql_logins ORDER BY name");
     assert.deepEqual(visible.rows[0], [{ name: "lowpriv", password_hash: null }, { name: "sa", password_hash: null }]);
+    await query(a, "ALTER SERVER ROLE sysadmin ADD MEMBER lowpriv");
+    await rawQuery(low, "CREATE LOGIN made_by_lowpriv WITH PASSWORD = 'Another#Pass_word1'");
+    await query(a, "ALTER SERVER ROLE sysadmin DROP MEMBER lowpriv; DROP LOGIN made_by_lowpriv");
+    assert.deepEqual(await errorNumbers(rawQuery(low, "CREATE LOGIN again WITH PASSWORD = 'Another#Pass_word1'")), [15247]);
   } finally {
     await close(low);
   }

@@ -49,7 +49,7 @@ async function viewTables(session: TsqlSession, statement: DataStatement) {
     }
   }
   return catalogTables(instance, statement.catalogViews, { databaseId: session.databaseId,
-    loginName: session.login.name, sysadmin: session.login.sysadmin });
+    loginName: session.login.name, sysadmin: session.isSysadmin });
 }
 
 /** User SQL cannot reach the engine's own tables (database users live in `__ml_…`). */

@@ -22,7 +22,7 @@ type Command<K extends SecurityCommand["kind"]> = Extract<SecurityCommand, { kin
 
 /** Only sysadmin administers security (SQL Server: securityadmin, CONTROL SERVER, …). */
 export function requireSysadmin(session: TsqlSession): void {
-  if (!session.login.sysadmin) throw new SqlError("NO_PERMISSION");
+  if (!session.isSysadmin) throw new SqlError("NO_PERMISSION");
 }
 
 export async function createLogin(session: TsqlSession, command: Command<"createLogin">): Promise<void> {

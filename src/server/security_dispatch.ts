@@ -15,8 +15,13 @@ import { requireSysadmin } from "./security_commands.js";
 
 export async function runSecurityStatement(session: TsqlSession, statement: AdminStatement,
   _out: ResponseStream, done: DoneChain): Promise<void> {
-  const command = parseSecurityStatement(statement);
   if (session.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", [statement.verb]);
+  if (statement.verb === "ALTER SERVER ROLE") {
+    alterServerRole(session, statement);
+    done.statementDone(DoneStatus.FINAL, 0, 0);
+    return;
+  }
+  const command = parseSecurityStatement(statement);
   switch (command.kind) {
     case "createLogin": await createLogin(session, command); break;
     case "alterLogin": await alterLogin(session, command); break;
@@ -84,4 +89,25 @@ function procedureArguments(statement: AdminStatement): Map<string, string | num
     if (tokens[at]?.text === ",") at++;
   }
   return values;
+}
+
+/**
+ * ALTER SERVER ROLE sysadmin { ADD | DROP } MEMBER login: the one fixed server role mirrorlite
+ * models besides public. sa stays a member (SQL Server refuses to drop it too).
+ */
+function alterServerRole(session: TsqlSession, statement: AdminStatement): void {
+  requireSysadmin(session);
+  const words = statement.tokens.slice(3).map((token) => token.kind === "quoted" ? token.value : token.text);
+  const [role, action, member, login, ...rest] = words;
+  if (role === undefined || action === undefined || member?.toUpperCase() !== "MEMBER" || login === undefined
+    || rest.length > 0 || !["ADD", "DROP"].includes(action.toUpperCase())) {
+    const near = statement.tokens[statement.tokens.length - 1]!;
+    throw new SqlError("SYNTAX_ERROR", [near.text]);
+  }
+  if (role.toLowerCase() !== "sysadmin") throw new SqlError("UNSUPPORTED_KEYWORD", [`ALTER SERVER ROLE ${role}`]);
+  const catalog = session.instance.catalog;
+  const entry = catalog.login(login);
+  if (entry === undefined) throw new SqlError("GRANT_TARGET_MISSING", [login]);
+  if (entry.sid === "01" && action.toUpperCase() === "DROP") throw new SqlError("NO_PERMISSION");
+  catalog.replaceLogin(entry.name, { ...entry, sysadmin: action.toUpperCase() === "ADD" });
 }

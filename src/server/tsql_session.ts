@@ -55,6 +55,8 @@ export class TsqlSession {
   }
 
   get inTransaction(): boolean { return this.trancount > 0; }
+  /** Role membership as it stands now (ALTER SERVER ROLE applies to open sessions too). */
+  get isSysadmin(): boolean { return this.instance.catalog.loginBySid(this.login.sid)?.sysadmin ?? false; }
 
   /** The storage session of the current database, made on first use. */
   storageSession(): Session {
@@ -198,7 +200,7 @@ export class TsqlSession {
 
   /** Server-level statements need sysadmin (SQL Server's dbcreator/db_owner are not modelled). */
   private requirePermission(statement: string): void {
-    if (!this.login.sysadmin) throw new SqlError("PERMISSION_DENIED", [statement, this.databaseName]);
+    if (!this.isSysadmin) throw new SqlError("PERMISSION_DENIED", [statement, this.databaseName]);
   }
 
   private async createDatabase(statement: Of<"createDatabase">, done: DoneChain): Promise<void> {

@@ -69,7 +69,10 @@ function initialState(tokens: readonly Token[], start: number): ScanState {
     insertSource: first === "INSERT",
     updateSet: first === "UPDATE",
     cteMain: first === "WITH",
-    alterAction: first === "ALTER" && second === "TABLE",
+    // ALTER TABLE … DROP COLUMN, ALTER SERVER ROLE / ALTER ROLE … DROP MEMBER, ALTER LOGIN …
+    // DROP CREDENTIAL: the DROP belongs to the ALTER.
+    alterAction: first === "ALTER" && (second === "TABLE" || second === "LOGIN" || second === "ROLE"
+      || (second === "SERVER" && third === "ROLE")),
     triggerHeader: first === "CREATE" && (second === "TRIGGER" || third === "TRIGGER"),
     bodyDepth: 0,
     explain: first === "EXPLAIN",

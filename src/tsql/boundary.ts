@@ -127,6 +127,9 @@ function continues(state: ScanState, tokens: readonly Token[], index: number, wo
     case "DROP":
     case "ALTER":
       return state.alterAction;
+    case "IF":
+      // DROP USER IF EXISTS …, DROP CERTIFICATE IF EXISTS …: the object word is not reserved.
+      return upper(tokens[index - 2]) === "DROP";
     case "FETCH":
       // OFFSET n ROWS FETCH NEXT m ROWS ONLY, not a cursor FETCH.
       return before === "ROW" || before === "ROWS";

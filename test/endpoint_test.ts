@@ -7,7 +7,7 @@
 // key is ever on disk in clear.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { createPrivateKey } from "node:crypto";
+import { createHash, createPrivateKey } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -306,4 +306,22 @@ test("mirrorlite endpoint-check says which step fails", async () => {
   assert.equal(bad.status, 1, bad.stdout);
   // HOST_C's endpoint still uses the expired certificate: it refuses with 28055.
   assert.match(bad.stdout, /^FAILED peer certificate: .*Msg 28055/m);
+});
+
+test("logins move between instances with their SID and password hash (HASHED), SQL Server's hashes included", async () => {
+  const a = instances.HOST_A!.sa;
+  const c = instances.HOST_C!.sa;
+  await query(a, "CREATE LOGIN mover WITH PASSWORD = 'Travel#Pass_word1'");
+  const source = (await query(a, "SELECT sid, password_hash FROM sys.sql_logins WHERE name = 'mover'")).rows[0]![0]!;
+  const hex = (value: unknown): string => `0x${(value as Buffer).toString("hex")}`;
+  await query(c, `CREATE LOGIN mover WITH PASSWORD = ${hex(source.password_hash)} HASHED, SID = ${hex(source.sid)}`);
+  await close(await connectAs(instances.HOST_C!.server.port, "mover", "Travel#Pass_word1"));
+  // A SQL Server 2012+ hash: 0x0200, salt, SHA-512(UTF-16LE password + salt).
+  const salt = Buffer.from("a1b2c3d4", "hex");
+  const digest = createHash("sha512").update(Buffer.from("From#SqlServer1", "utf16le")).update(salt).digest();
+  const hash = Buffer.concat([Buffer.from([2, 0]), salt, digest]);
+  await query(c, `CREATE LOGIN from_mssql WITH PASSWORD = 0x${hash.toString("hex")} HASHED`);
+  await close(await connectAs(instances.HOST_C!.server.port, "from_mssql", "From#SqlServer1"));
+  await assert.rejects(connectAs(instances.HOST_C!.server.port, "from_mssql", "wrong#Password1"), { code: "ELOGIN" });
+  assert.deepEqual(await errorNumbers(query(c, "CREATE LOGIN bad_hash WITH PASSWORD = 0x0102 HASHED")), [15021]);
 });

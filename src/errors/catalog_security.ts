@@ -31,6 +31,10 @@ export const securityErrorCatalog = {
     number: 15118, symbol: "PASSWORD_POLICY", severity: 16, state: 1,
     text: "Password validation failed. The password does not meet the operating system policy requirements because it is not complex enough.",
   },
+  PASSWORD_HASH_INVALID: {
+    number: 15021, symbol: "PASSWORD_HASH_INVALID", severity: 16, state: 2,
+    text: "Invalid value given for parameter PASSWORD. Specify a valid parameter value.",
+  },
   SID_EXISTS: {
     number: 15433, symbol: "SID_IN_USE", severity: 16, state: 1,
     text: "Supplied parameter sid is in use.",

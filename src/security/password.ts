@@ -30,8 +30,27 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString("base64")}$${key.toString("base64")}`;
 }
 
+/**
+ * SQL Server 2012+ password hashes, as `LOGINPROPERTY(name, 'PasswordHash')` and sp_help_revlogin
+ * show them: 0x0200, a 4-byte salt, then SHA-512 over the UTF-16LE password and the salt. Taken
+ * by CREATE LOGIN … PASSWORD = 0x… HASHED, so logins move from SQL Server with their passwords.
+ */
+export function sqlServerHashForm(hash: Buffer): string | null {
+  if (hash.length !== 70 || hash.readUInt16BE(0) !== 0x0200) return null;
+  return `mssql2012$${hash.toString("hex")}`;
+}
+
+function verifySqlServerHash(password: string, stored: string): boolean {
+  const hash = Buffer.from(stored.slice("mssql2012$".length), "hex");
+  if (hash.length !== 70) return false;
+  const salt = hash.subarray(2, 6);
+  const digest = crypto.createHash("sha512").update(Buffer.from(password, "utf16le")).update(salt).digest();
+  return crypto.timingSafeEqual(digest, hash.subarray(6));
+}
+
 /** Constant-time comparison; a malformed stored hash never matches. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  if (stored.startsWith("mssql2012$")) return verifySqlServerHash(password, stored);
   const parts = stored.split("$");
   if (parts.length !== 6 || parts[0] !== "scrypt") return false;
   const [, n, r, p, saltText, keyText] = parts as [string, string, string, string, string, string];

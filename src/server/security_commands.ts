@@ -11,7 +11,7 @@ import {
   createMasterKey, openMasterKey, openPrivateKey, sealPrivateKey, sealPrivateKeyWithPassword,
   serviceMasterKey,
 } from "../security/keys.js";
-import { hashPassword, passwordPolicyProblem } from "../security/password.js";
+import { hashPassword, passwordPolicyProblem, sqlServerHashForm } from "../security/password.js";
 import { buildSelfSignedCertificate } from "../security/x509.js";
 import type { SecurityCommand } from "../tsql/security_statements.js";
 import { deleteUser, insertUser, newSid, updateUser } from "./principals.js";
@@ -54,10 +54,15 @@ async function passwordHashFor(command: Command<"createLogin">, checkPolicy: boo
   return hashPassword(password);
 }
 
-/** PASSWORD = 0x… HASHED takes the hash sys.sql_logins.password_hash shows (our scrypt form). */
+/**
+ * PASSWORD = 0x… HASHED takes SQL Server's own hashes (0x0200…, from another SQL Server) or
+ * the hash sys.sql_logins.password_hash shows here (our scrypt form).
+ */
 function hashedForm(bytes: Buffer): string {
+  const sqlServer = sqlServerHashForm(bytes);
+  if (sqlServer !== null) return sqlServer;
   const text = bytes.toString("utf8");
-  if (!text.startsWith("scrypt$")) throw new SqlError("PASSWORD_POLICY");
+  if (!text.startsWith("scrypt$")) throw new SqlError("PASSWORD_HASH_INVALID");
   return text;
 }
 

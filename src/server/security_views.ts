@@ -31,6 +31,12 @@ function date(iso: string): string {
   return iso.replace("T", " ").replace("Z", "");
 }
 
+/** What PASSWORD = 0x… HASHED accepts back: SQL Server's bytes, or our scrypt text. */
+function passwordHashBytes(stored: string): Buffer {
+  return stored.startsWith("mssql2012$") ? Buffer.from(stored.slice("mssql2012$".length), "hex")
+    : Buffer.from(stored, "utf8");
+}
+
 function sid(hex: string | null): Buffer | null {
   return hex === null ? null : Buffer.from(hex, "hex");
 }
@@ -86,7 +92,7 @@ export const SECURITY_VIEWS: Record<string, SecurityView> = {
         date(login.createDate), date(login.modifyDate ?? login.createDate), login.defaultDatabase,
         (login.checkPolicy ?? true) ? 1 : 0, (login.checkExpiration ?? false) ? 1 : 0,
         // SQL Server shows password hashes to CONTROL SERVER only.
-        context.sysadmin ? Buffer.from(login.passwordHash, "utf8") : null]),
+        context.sysadmin ? passwordHashBytes(login.passwordHash) : null]),
   },
   server_role_members: {
     columns: "role_principal_id INT, member_principal_id INT",

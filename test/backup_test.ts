@@ -196,6 +196,11 @@ test("log backups out of order, skipped or after RECOVERY get SQL Server's error
   assert.deepEqual(await errorNumbers(query(c, `BEGIN TRAN; BACKUP DATABASE fresh TO DISK = '${bak("x.bak")}'`)), [3021]);
   await query(c, "IF @@TRANCOUNT > 0 ROLLBACK").catch(() => query(c, "ROLLBACK"));
   assert.deepEqual(await errorNumbers(query(c, `BACKUP DATABASE fresh TO DISK = '${bak("missing/dir/x.bak")}'`)), [3201, 3013]);
+  await query(c, `BACKUP DATABASE fresh TO DISK = '${bak("named.bak")}' WITH FORMAT, MEDIANAME = 'weekly'`);
+  assert.deepEqual(await errorNumbers(query(c, `BACKUP DATABASE fresh TO DISK = '${bak("named.bak")}' WITH MEDIANAME = 'daily'`)), [4037, 3013]);
+  await query(c, `BACKUP DATABASE fresh TO DISK = '${bak("named.bak")}' WITH MEDIANAME = 'weekly'`);
+  const label = (await query(c, `RESTORE LABELONLY FROM DISK = '${bak("named.bak")}'`)).rows[0]![0]!;
+  assert.equal(label.MediaName, "weekly");
   assert.deepEqual(await errorNumbers(query(c, `RESTORE HEADERONLY FROM DISK = '${bak("nothing.bak")}'`)), [3201, 3013]);
   assert.deepEqual(await errorNumbers(query(c, `RESTORE DATABASE master FROM DISK = '${bak("full.bak")}' WITH REPLACE`)), [3108, 3013]);
   await close(c);

@@ -178,7 +178,8 @@ function setHeader(db: MirrorliteDatabase, command: BackupCommand, env: BackupEn
 }
 
 function writeOptions(command: BackupCommand, env: BackupEnvironment) {
-  return { init: command.init || command.format, format: command.format, mediaName: command.mediaName,
+  return { init: command.init || command.format, format: command.format, skip: command.skip || command.format,
+    mediaName: command.mediaName,
     mediaDescription: command.mediaDescription, softwareVersion: env.softwareVersion, now: env.now() };
 }
 

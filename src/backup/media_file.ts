@@ -218,6 +218,8 @@ function damaged(reason: string): SqlError {
 
 export interface WriteOptions {
   readonly init: boolean;
+  /** SKIP: do not check the media set's name (FORMAT implies it). */
+  readonly skip: boolean;
   readonly format: boolean;
   readonly mediaName: string | null;
   readonly mediaDescription: string | null;
@@ -254,6 +256,10 @@ export class MediaWriter {
       const text = code === "ENOENT" ? "3(The system cannot find the path specified.)"
         : osErrorText(error as NodeJS.ErrnoException);
       throw new SqlError("BACKUP_DEVICE_OPEN_FAILED", [devicePath, text]);
+    }
+    if (existing !== null && existing !== "invalid" && options.mediaName !== null && !options.skip
+      && existing.media.mediaName !== options.mediaName) {
+      throw new SqlError("BACKUP_MEDIANAME_MISMATCH", [options.mediaName, existing.media.mediaName ?? "", devicePath]);
     }
     if (existing !== null && existing !== "invalid") {
       const offset = options.init ? existing.mediaEndOffset : existing.appendOffset;

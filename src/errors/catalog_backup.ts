@@ -123,6 +123,10 @@ export const backupErrorCatalog = {
     number: 3246, symbol: "BACKUP_MEDIA_NOT_APPENDABLE", severity: 16, state: 1,
     text: "The media family on device '%s' is incorrectly formed or its last backup set is incomplete. Use WITH FORMAT to start a new media set.",
   },
+  BACKUP_MEDIANAME_MISMATCH: {
+    number: 4037, symbol: "BACKUP_MEDIANAME", severity: 16, state: 1,
+    text: "The user-specified MEDIANAME \"%s\" does not match the MEDIANAME \"%s\" of the device \"%s\".",
+  },
   BACKUP_NO_SET_AT_POSITION: {
     number: 4038, symbol: "BACKUP_NO_FILE", severity: 16, state: 1,
     text: "Cannot find file ID %d on device '%s'.",

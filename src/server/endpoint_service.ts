@@ -108,7 +108,8 @@ export class MirroringEndpointService {
     const owner = cert?.ownerUser === null || cert === undefined ? undefined
       : this.instance.principals.cached(MASTER_DATABASE_ID)
         .find((user) => user.name.toLowerCase() === cert.ownerUser!.toLowerCase());
-    const login = mapped ?? (owner?.sid == null ? undefined : catalog.loginBySid(owner.sid));
+    const ownerSid = owner?.sid ?? null;
+    const login = mapped ?? (ownerSid === null ? undefined : catalog.loginBySid(ownerSid));
     if (login === undefined) {
       return new SqlError("TRANSPORT_BAD_CERTIFICATE", [`the owner of certificate '${certificateName}' is not mapped to a login`, 3]);
     }

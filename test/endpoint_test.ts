@@ -123,6 +123,8 @@ test("the certificate example: each endpoint accepts the other, messages flow bo
   const endpoints = await query(a, "SELECT name, role_desc, state_desc, connection_auth_desc, encryption_algorithm_desc FROM sys.database_mirroring_endpoints");
   assert.deepEqual(endpoints.rows[0], [{ name: "Endpoint_Mirroring", role_desc: "ALL", state_desc: "STARTED",
     connection_auth_desc: "CERTIFICATE", encryption_algorithm_desc: "AES" }]);
+  const mirroring = await query(a, "SELECT d.name, m.mirroring_state, m.mirroring_role FROM sys.databases d JOIN sys.database_mirroring m ON m.database_id = d.database_id");
+  assert.deepEqual(mirroring.rows[0], [{ name: "master", mirroring_state: null, mirroring_role: null }]);
   const tcp = await query(a, "SELECT port FROM sys.tcp_endpoints");
   assert.deepEqual(tcp.rows[0], [{ port: instances.HOST_A!.port }]);
   const certs = await query(a, "SELECT name, subject, pvt_key_encryption_type_desc FROM sys.certificates ORDER BY name");

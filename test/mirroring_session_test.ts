@@ -1,6 +1,7 @@
 // The mirroring session machine: table structure, documented transitions (spec/mirroring.md
 // §2.2, §2.6, §2.8, §2.10) as scenarios, the ordering contract, and a seeded random walk of two
 // partners over a lossless in-memory link.
+import { databaseMirroringRow } from "../src/mirroring/views.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MirroringRole, MirroringState, mirroringStateDesc, SafetyLevel, type MirroringStateName } from "../src/mirroring/codes.js";
@@ -503,4 +504,17 @@ test("random walk: no acknowledged commit lost, one principal per role sequence,
   assert.ok(fired.has("principal.lost.active"), "the walk loses the partner");
   const unfired = sessionRules.map((rule) => rule.id).filter((id) => !fired.has(id));
   t.diagnostic(`rows the walk never fired (${unfired.length}/${sessionRules.length}): ${unfired.join(", ")}`);
+});
+
+test("sys.database_mirroring is a projection of the session: codes and _desc as SQL Server shows them", () => {
+  const pair = Pair.mirrored(8, 5);
+  pair.deliver(pair.b);
+  pair.settle();
+  const principal = databaseMirroringRow(7, pair.a.state, "MIRRORHOST");
+  const mirror = databaseMirroringRow(7, pair.b.state);
+  assert.deepEqual(principal.slice(0, 12), [7, "guid-1", 4, "SYNCHRONIZED", 1, "PRINCIPAL", pair.a.state.roleSequence,
+    2, "FULL", pair.a.state.safetySequence, pair.a.state.partnerAddress, "MIRRORHOST"]);
+  assert.deepEqual(mirror.slice(2, 6), [4, "SYNCHRONIZED", 2, "MIRROR"]);
+  assert.equal(mirror[19], 8, "the mirror's end of log is what it hardened");
+  assert.deepEqual(databaseMirroringRow(5, null), [5, ...new Array(20).fill(null)], "not mirrored: NULLs");
 });

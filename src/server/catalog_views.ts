@@ -4,6 +4,7 @@
 // views are read-only (error 259).
 import { HISTORY_VIEW_COLUMNS, historyRows } from "../backup/history.js";
 import { SqlError } from "../errors/sql_error.js";
+import { DATABASE_MIRRORING_COLUMNS, databaseMirroringRow } from "../mirroring/views.js";
 import type { CatalogTable } from "../storage/reader_worker.js";
 import type { Instance } from "./instance.js";
 import { SECURITY_VIEWS, type ViewContext } from "./security_views.js";
@@ -45,6 +46,13 @@ for (const [name, view] of Object.entries(SECURITY_VIEWS)) VIEWS[name] = view;
 for (const [name, columns] of Object.entries(HISTORY_VIEW_COLUMNS)) {
   VIEWS[name] = { columns, rows: (instance) => historyRows(instance.backupHistory, name) };
 }
+
+// No database is in a mirroring session yet (issue 7 attaches sessions): every database shows
+// the "not mirrored" row, which is what SQL Server reports for such databases.
+VIEWS.database_mirroring = {
+  columns: DATABASE_MIRRORING_COLUMNS,
+  rows: (instance) => instance.catalog.databases().map((entry) => databaseMirroringRow(entry.id, null)),
+};
 
 export function isCatalogView(name: string): boolean {
   return Object.hasOwn(VIEWS, name);

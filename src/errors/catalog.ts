@@ -11,11 +11,13 @@ export interface CatalogEntry {
 }
 
 import { backupErrorCatalog } from "./catalog_backup.js";
+import { mirroringErrorCatalog } from "./catalog_mirroring.js";
 import { securityErrorCatalog } from "./catalog_security.js";
 
 export const errorCatalog = {
   ...backupErrorCatalog,
   ...securityErrorCatalog,
+  ...mirroringErrorCatalog,
   // Instance: logins, sessions, databases
   LOGIN_FAILED: {
     number: 18456, symbol: "LOGON_FAILED", severity: 14, state: 1,

@@ -1,7 +1,21 @@
-// SQL Server error numbers and texts the session machine refuses with. They are not yet in
-// src/errors/catalog*.ts (which this subsystem may not edit); the integrator moves them there.
-// Texts are SQL Server's, with %s / %d placeholders (spec/mirroring.md §5, §2.6, §2.10).
-// The machine reports a refusal as data: { kind: "refuse", number, message }.
+// The SQL Server errors the session machine refuses with, by number (it reports a refusal as
+// data: { kind: "refuse", number, message }). Texts come from the one catalog
+// (src/errors/catalog_mirroring.ts), so the runtime can raise the same error as a SqlError.
+import { errorCatalog, type ErrorName } from "../errors/catalog.js";
+
+const NAMES = {
+  952: "DB_IN_TRANSITION",
+  1405: "DBM_ALREADY_ENABLED",
+  1416: "DBM_NOT_CONFIGURED",
+  1422: "DBM_NOT_CAUGHT_UP",
+  1447: "DBM_PARTNERS_NOT_CONNECTED",
+  1470: "DBM_PRINCIPAL_ONLY",
+  1476: "DBM_TIMEOUT_TOO_LARGE",
+  1477: "DBM_FAILOVER_NEEDS_FULL",
+  1479: "DBM_CONNECTION_TIMEOUT",
+} as const satisfies Record<number, ErrorName>;
+
+export type MirroringErrorNumber = keyof typeof NAMES;
 
 export interface MirroringErrorEntry {
   readonly number: number;
@@ -10,28 +24,14 @@ export interface MirroringErrorEntry {
   readonly text: string;
 }
 
-export const mirroringErrors = {
-  952: { number: 952, symbol: "DB_IN_TRANSITION", severity: 16,
-    text: "Database '%s' is in transition. Try the statement later." },
-  1405: { number: 1405, symbol: "DBM_ALREADY_ENABLED", severity: 16,
-    text: "The database \"%s\" is already enabled for database mirroring." },
-  1416: { number: 1416, symbol: "DBM_NOT_CONFIGURED", severity: 16,
-    text: "Database \"%s\" is not configured for database mirroring." },
-  1422: { number: 1422, symbol: "DBM_NOT_CAUGHT_UP", severity: 16,
-    text: "The mirror server instance is not caught up to the recent changes to database \"%s\". Unable to fail over." },
-  1447: { number: 1447, symbol: "DBM_PARTNERS_NOT_CONNECTED", severity: 16,
-    text: "ALTER DATABASE \"%s\" command cannot be executed until both partner server instances are up, running, and connected. Start the partner and reissue the command." },
-  1470: { number: 1470, symbol: "DBM_PRINCIPAL_ONLY", severity: 16,
-    text: "The alter database for this partner config values may only be initiated on the current principal server for database \"%s\"." },
-  1476: { number: 1476, symbol: "DBM_TIMEOUT_TOO_LARGE", severity: 16,
-    text: "Database mirroring timeout value %d exceeds the maximum value 32767." },
-  1477: { number: 1477, symbol: "DBM_FAILOVER_NEEDS_FULL", severity: 16,
-    text: "The database mirroring safety level must be FULL to manually failover database \"%s\". Set safety level to FULL and retry." },
-  1479: { number: 1479, symbol: "DBM_CONNECTION_TIMEOUT", severity: 16,
-    text: "The mirroring connection to \"%s\" has timed out for database \"%s\" after %d seconds without a response. Check the service and network connections." },
-} as const satisfies Record<number, MirroringErrorEntry>;
+export const mirroringErrors: Readonly<Record<MirroringErrorNumber, MirroringErrorEntry>> =
+  Object.fromEntries(Object.entries(NAMES).map(([number, name]) => [number, errorCatalog[name]])) as
+    unknown as Record<MirroringErrorNumber, MirroringErrorEntry>;
 
-export type MirroringErrorNumber = keyof typeof mirroringErrors;
+/** The catalog name of an error number, for raising it as a SqlError. */
+export function mirroringErrorName(number: MirroringErrorNumber): ErrorName {
+  return NAMES[number];
+}
 
 /** The message text with the arguments filled in, in the order SQL Server fills them. */
 export function mirroringErrorMessage(number: MirroringErrorNumber, args: readonly (string | number)[]): string {

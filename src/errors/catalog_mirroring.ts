@@ -39,4 +39,8 @@ export const mirroringErrorCatalog = {
     number: 1479, symbol: "DBM_CONNECTION_TIMEOUT", severity: 16, state: 1,
     text: "The mirroring connection to \"%s\" has timed out for database \"%s\" after %d seconds without a response. Check the service and network connections.",
   },
+  DBM_INVALID_ADDRESS: {
+    number: 1449, symbol: "DBM_INVALID_ADDRESS", severity: 16, state: 1,
+    text: "ALTER DATABASE command failed due to an invalid server connection string.",
+  },
 } as const satisfies Record<string, CatalogEntry>;

@@ -2,6 +2,7 @@
 // SCOPE_IDENTITY) and the batch executor: a batch is parsed whole first (a syntax error runs
 // nothing, as in SQL Server), then its statements run in order; a runtime error ends only its
 // statement unless XACT_ABORT is on or the transaction was lost.
+import { parseMirroringOption } from "../tsql/mirroring_statements.js";
 import { runEndpointCheck, runSecurityStatement } from "./security_dispatch.js";
 import { runBackupCommand } from "./backup_commands.js";
 import { parseBackupStatement } from "../tsql/backup_statements.js";
@@ -156,7 +157,7 @@ export class TsqlSession {
       case "commitTransaction": return this.commitTransaction(out.tokens, done);
       case "rollbackTransaction": return this.rollbackTransaction(statement.savepoint, out.tokens, done);
       case "saveTransaction": return this.saveTransaction(statement.name);
-      case "alterDatabaseOther": throw new SqlError("UNSUPPORTED_KEYWORD", [`ALTER DATABASE SET ${statement.option}`]);
+      case "alterDatabaseOther": return this.alterDatabaseOther(statement);
       case "admin": {
         if (/^(BACKUP|RESTORE) /.test(statement.verb) && statement.verb !== "BACKUP CERTIFICATE") {
           this.requirePermission(statement.verb);
@@ -196,6 +197,20 @@ export class TsqlSession {
     done.release();
     tokens.envChangeString(EnvChange.DATABASE, this.databaseName, old);
     tokens.info(infoToken(new SqlError("DATABASE_CONTEXT_CHANGED", [this.databaseName]), this.instance.serverName));
+  }
+
+  /**
+   * ALTER DATABASE … SET PARTNER / WITNESS: parsed and checked (syntax, 1449 for an invalid
+   * server network address) but refused with 40517 until mirroring sessions exist (issue 7).
+   */
+  private alterDatabaseOther(statement: Of<"alterDatabaseOther">): void {
+    if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["ALTER DATABASE"]);
+    const command = parseMirroringOption(statement);
+    this.requirePermission("ALTER DATABASE");
+    if ((command.kind === "setPartner" || command.kind === "setWitness") && command.addressProblem !== null) {
+      throw new SqlError("DBM_INVALID_ADDRESS");
+    }
+    throw new SqlError("UNSUPPORTED_KEYWORD", [`ALTER DATABASE SET ${statement.option}`]);
   }
 
   /** Server-level statements need sysadmin (SQL Server's dbcreator/db_owner are not modelled). */

@@ -1,0 +1,306 @@
+// Log-stream codec: how a log record travels from principal to mirror (DESIGN.md §5). Pure: no
+// I/O, no clock. A page may travel as a delta against the previous image of the same page when
+// both ends hold that image in an identical bounded cache; the mirror gets back the exact record
+// bytes (header, body and CRCs as the principal hardened them) and its log stores whole pages.
+//
+// Wire block, format version 1 (little-endian):
+//   0 version u8 (= 1) | 1 flags u8 (bit 0 DEFLATED: the rest is deflateRaw of the inner block;
+//   other bits must be 0) | 2 inner block (or its raw deflate)
+// Inner block:
+//   record header, RECORD_HEADER_BYTES (88) bytes verbatim (src/log/record.ts)
+//   then header.pageCount × page, in the record's order (pgno strictly ascending):
+//     pgno u32 | kind u8 | payload
+//     kind 0 (WHOLE): the page image, header.pageSize bytes
+//     kind 1 (DELTA): baseCrc u32 (crc32 of the cached image the delta applies to)
+//                     | runCount u16 | runCount × (offset u16, length u16, length bytes)
+//       Runs are where the new image differs from the cached image of the same pgno, ascending
+//       and not overlapping; 1 ≤ length, offset + length ≤ pageSize (u16 offsets suffice: the
+//       largest page is 65536 bytes). A delta is sent only when its payload is smaller than the
+//       page, so an inner block is never longer than header + body + one kind byte per page.
+//   Nothing follows the last page.
+//
+// Cache: both ends keep the newest full image of up to `cachePages` pgnos, LRU by pgno. After a
+// record, each of its pages in order is (re)inserted as most recently used and the least
+// recently used entry is evicted past the bound; lookups while coding a record see the cache as
+// it was before the record. Both ends perform the same operations, so their caches stay
+// identical as long as every block is decoded, in order, and both use the same `cachePages`.
+// reset() empties the cache; call it on both ends on every (re)connect. After a decode error
+// the decoder's cache is unchanged, but the encoder's has moved on: the caller must reset both
+// ends (reconnect) before sending more blocks.
+//
+// The decoder trusts nothing: every length is checked before use, a delta against a page it
+// does not hold (or holds with another CRC) is an error, and the rebuilt body must match the
+// header's bodyCrc (decodeBody) before the record is returned.
+import { crc32, deflateRawSync, inflateRawSync } from "node:zlib";
+import {
+  RECORD_BODY_BYTES_MAX, RECORD_HEADER_BYTES, decodeBody, decodeHeader,
+} from "../log/record.js";
+import { assert } from "../util/assert.js";
+
+export const LOG_STREAM_VERSION = 1;
+export const LogStreamFlags = { DEFLATED: 1 } as const;
+export const PageKind = { WHOLE: 0, DELTA: 1 } as const;
+
+export interface LogStreamOptions {
+  /** Most page images each end caches (both ends must agree); 0 disables deltas. */
+  readonly cachePages: number;
+}
+
+export interface DecodeError {
+  readonly kind: "log-stream-decode-error";
+  readonly reason: string;
+}
+
+export function isDecodeError(value: Buffer | DecodeError): value is DecodeError {
+  return !Buffer.isBuffer(value);
+}
+
+function decodeError(reason: string): DecodeError {
+  return { kind: "log-stream-decode-error", reason };
+}
+
+const BLOCK_PREFIX_BYTES = 2;
+const PAGE_PREFIX_BYTES = 5; // pgno u32, kind u8
+const DELTA_PREFIX_BYTES = 6; // baseCrc u32, runCount u16
+const RUN_PREFIX_BYTES = 4; // offset u16, length u16
+const RUN_BYTES_MAX = 0xffff;
+/** Runs closer than this many equal bytes are merged (a run prefix costs 4 bytes). */
+const MERGE_GAP = 8;
+const MAX_PAGES = Math.floor(RECORD_BODY_BYTES_MAX / (4 + 512));
+/** Longest inner block a valid record can produce: bounds inflation of a hostile block. */
+const INNER_BYTES_MAX = RECORD_HEADER_BYTES + RECORD_BODY_BYTES_MAX + MAX_PAGES;
+
+/** Identical on both ends: same operations in the same order give the same contents. */
+class PageCache {
+  private readonly pages = new Map<number, Uint8Array>();
+  constructor(private readonly limit: number) {}
+
+  get(pgno: number): Uint8Array | undefined {
+    return this.pages.get(pgno);
+  }
+
+  /** Stores a private copy of `image` as the most recently used entry. */
+  put(pgno: number, image: Uint8Array): void {
+    if (this.limit === 0) return;
+    this.pages.delete(pgno);
+    this.pages.set(pgno, new Uint8Array(image));
+    if (this.pages.size > this.limit) {
+      const oldest = this.pages.keys().next().value as number;
+      this.pages.delete(oldest);
+    }
+  }
+
+  keys(): number[] {
+    return [...this.pages.keys()];
+  }
+
+  clear(): void {
+    this.pages.clear();
+  }
+}
+
+function checkOptions(options: LogStreamOptions): number {
+  assert(Number.isSafeInteger(options.cachePages) && options.cachePages >= 0,
+    `bad cachePages ${options.cachePages}`);
+  return options.cachePages;
+}
+
+export class LogStreamEncoder {
+  private readonly cache: PageCache;
+
+  constructor(options: LogStreamOptions) {
+    this.cache = new PageCache(checkOptions(options));
+  }
+
+  /** Encodes one record (exact bytes: header + body, no padding) as one wire block. */
+  encode(record: Buffer): Buffer {
+    const header = decodeHeader(record);
+    assert(typeof header !== "string", `encoding a bad record: ${String(header)}`);
+    assert(record.length === RECORD_HEADER_BYTES + header.bodyBytes,
+      `record is ${record.length} bytes, header says ${RECORD_HEADER_BYTES + header.bodyBytes}`);
+    const pages = decodeBody(header, record.subarray(RECORD_HEADER_BYTES));
+    assert(typeof pages !== "string", `encoding a bad record: ${String(pages)}`);
+
+    const { pageSize } = header;
+    const out = Buffer.allocUnsafe(BLOCK_PREFIX_BYTES + RECORD_HEADER_BYTES +
+      pages.length * (PAGE_PREFIX_BYTES + pageSize));
+    out[0] = LOG_STREAM_VERSION;
+    out[1] = 0;
+    record.copy(out, BLOCK_PREFIX_BYTES, 0, RECORD_HEADER_BYTES);
+    let pos = BLOCK_PREFIX_BYTES + RECORD_HEADER_BYTES;
+    for (const page of pages) {
+      out.writeUInt32LE(page.pgno, pos);
+      const base = this.cache.get(page.pgno);
+      const written = base === undefined || base.length !== pageSize ? 0
+        : writeDelta(out, pos + PAGE_PREFIX_BYTES, base, page.data);
+      if (written > 0) {
+        out[pos + 4] = PageKind.DELTA;
+        pos += PAGE_PREFIX_BYTES + written;
+      } else {
+        out[pos + 4] = PageKind.WHOLE;
+        out.set(page.data, pos + PAGE_PREFIX_BYTES);
+        pos += PAGE_PREFIX_BYTES + pageSize;
+      }
+    }
+    for (const page of pages) this.cache.put(page.pgno, page.data);
+
+    const plain = out.subarray(0, pos);
+    const deflated = deflateRawSync(plain.subarray(BLOCK_PREFIX_BYTES), { level: 1 });
+    if (deflated.length >= pos - BLOCK_PREFIX_BYTES) return Buffer.from(plain);
+    const block = Buffer.allocUnsafe(BLOCK_PREFIX_BYTES + deflated.length);
+    block[0] = LOG_STREAM_VERSION;
+    block[1] = LogStreamFlags.DEFLATED;
+    deflated.copy(block, BLOCK_PREFIX_BYTES);
+    return block;
+  }
+
+  /** Empties the cache: on every (re)connect, together with the decoder's reset(). */
+  reset(): void {
+    this.cache.clear();
+  }
+
+  /** Cached pgnos, least recently used first (diagnostics and tests). */
+  cachedPgnos(): number[] {
+    return this.cache.keys();
+  }
+}
+
+/**
+ * Writes a delta payload of `next` against `base` at `pos` and returns its length, or 0 when
+ * it would not be smaller than the page (the caller then sends the whole page; `out` has room
+ * for a whole page at `pos`, and a delta that fits is smaller than that).
+ */
+function writeDelta(out: Buffer, pos: number, base: Uint8Array, next: Uint8Array): number {
+  const pageSize = next.length;
+  let size = DELTA_PREFIX_BYTES;
+  let runs = 0;
+  let i = 0;
+  while (i < pageSize) {
+    if (next[i] === base[i]) { i++; continue; }
+    const start = i;
+    let end = i + 1; // one past the last differing byte of this run
+    for (i++; i < pageSize && i - end < MERGE_GAP && i - start < RUN_BYTES_MAX; i++) {
+      if (next[i] !== base[i]) end = i + 1;
+    }
+    const length = end - start;
+    if (size + RUN_PREFIX_BYTES + length >= pageSize) return 0;
+    out.writeUInt16LE(start, pos + size);
+    out.writeUInt16LE(length, pos + size + 2);
+    out.set(next.subarray(start, end), pos + size + RUN_PREFIX_BYTES);
+    size += RUN_PREFIX_BYTES + length;
+    runs++;
+    i = end;
+  }
+  // runs < pageSize / RUN_PREFIX_BYTES ≤ 16384: fits u16.
+  out.writeUInt32LE(crc32(base), pos);
+  out.writeUInt16LE(runs, pos + 4);
+  return size;
+}
+
+export class LogStreamDecoder {
+  private readonly cache: PageCache;
+
+  constructor(options: LogStreamOptions) {
+    this.cache = new PageCache(checkOptions(options));
+  }
+
+  /**
+   * Rebuilds the exact record bytes from one wire block, or returns why it cannot. Never throws
+   * on bad input; on error the cache is left as it was.
+   */
+  decode(block: Buffer): Buffer | DecodeError {
+    if (block.length < BLOCK_PREFIX_BYTES) return decodeError("short block");
+    if (block[0] !== LOG_STREAM_VERSION) return decodeError(`unknown block version ${block[0]}`);
+    const flags = block[1]!;
+    if ((flags & ~LogStreamFlags.DEFLATED) !== 0) return decodeError(`unknown block flags ${flags}`);
+    let inner: Buffer = block.subarray(BLOCK_PREFIX_BYTES);
+    if ((flags & LogStreamFlags.DEFLATED) !== 0) {
+      try {
+        inner = inflateRawSync(inner, { maxOutputLength: INNER_BYTES_MAX });
+      } catch (error) {
+        return decodeError(`bad deflated block: ${error instanceof Error ? error.message : "?"}`);
+      }
+    }
+    return this.decodeInner(inner);
+  }
+
+  private decodeInner(inner: Buffer): Buffer | DecodeError {
+    const header = decodeHeader(inner);
+    if (typeof header === "string") return decodeError(header);
+    const { pageSize, pageCount } = header;
+    const minInner = RECORD_HEADER_BYTES + pageCount * (PAGE_PREFIX_BYTES + DELTA_PREFIX_BYTES);
+    if (inner.length < minInner) return decodeError("block too short for its page count");
+
+    const record = Buffer.alloc(RECORD_HEADER_BYTES + header.bodyBytes);
+    inner.copy(record, 0, 0, RECORD_HEADER_BYTES);
+    let pos = RECORD_HEADER_BYTES;
+    let out = RECORD_HEADER_BYTES;
+    let previousPgno = 0;
+    for (let n = 0; n < pageCount; n++) {
+      if (pos + PAGE_PREFIX_BYTES > inner.length) return decodeError(`page ${n} truncated`);
+      const pgno = inner.readUInt32LE(pos);
+      const kind = inner[pos + 4];
+      pos += PAGE_PREFIX_BYTES;
+      if (pgno <= previousPgno) return decodeError(`page numbers not ascending at ${pgno}`);
+      previousPgno = pgno;
+      record.writeUInt32LE(pgno, out);
+      const image = record.subarray(out + 4, out + 4 + pageSize);
+      out += 4 + pageSize;
+      if (kind === PageKind.WHOLE) {
+        if (pos + pageSize > inner.length) return decodeError(`page ${pgno} truncated`);
+        inner.copy(image, 0, pos, pos + pageSize);
+        pos += pageSize;
+      } else if (kind === PageKind.DELTA) {
+        const result = applyDelta(inner, pos, this.cache.get(pgno), image, pgno);
+        if (typeof result === "string") return decodeError(result);
+        pos = result;
+      } else {
+        return decodeError(`unknown page kind ${kind} for page ${pgno}`);
+      }
+    }
+    if (pos !== inner.length) return decodeError(`${inner.length - pos} bytes after the last page`);
+    const pages = decodeBody(header, record.subarray(RECORD_HEADER_BYTES));
+    if (typeof pages === "string") return decodeError(pages);
+    for (const page of pages) this.cache.put(page.pgno, page.data);
+    return record;
+  }
+
+  /** Empties the cache: on every (re)connect, together with the encoder's reset(). */
+  reset(): void {
+    this.cache.clear();
+  }
+
+  /** Cached pgnos, least recently used first (diagnostics and tests). */
+  cachedPgnos(): number[] {
+    return this.cache.keys();
+  }
+}
+
+/** Applies the delta at `pos` onto `image`; returns the position after it, or a reason. */
+function applyDelta(inner: Buffer, pos: number, base: Uint8Array | undefined, image: Uint8Array,
+  pgno: number): number | string {
+  const pageSize = image.length;
+  if (pos + DELTA_PREFIX_BYTES > inner.length) return `delta for page ${pgno} truncated`;
+  if (base === undefined) return `delta for page ${pgno}, which is not cached (cache out of step)`;
+  if (base.length !== pageSize || crc32(base) !== inner.readUInt32LE(pos)) {
+    return `delta for page ${pgno} against another image (cache out of step)`;
+  }
+  const runs = inner.readUInt16LE(pos + 4);
+  pos += DELTA_PREFIX_BYTES;
+  image.set(base);
+  let previousEnd = 0;
+  for (let r = 0; r < runs; r++) {
+    if (pos + RUN_PREFIX_BYTES > inner.length) return `delta for page ${pgno} truncated`;
+    const offset = inner.readUInt16LE(pos);
+    const length = inner.readUInt16LE(pos + 2);
+    pos += RUN_PREFIX_BYTES;
+    if (length === 0 || offset < previousEnd || offset + length > pageSize) {
+      return `bad delta run ${offset}+${length} for page ${pgno}`;
+    }
+    if (pos + length > inner.length) return `delta for page ${pgno} truncated`;
+    inner.copy(image, offset, pos, pos + length);
+    pos += length;
+    previousEnd = offset + length;
+  }
+  return pos;
+}

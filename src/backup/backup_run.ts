@@ -10,6 +10,7 @@ import type { Snapshot } from "../storage/snapshot.js";
 import type { BackupCommand } from "../tsql/backup_statements.js";
 import { FrameKind, type BackupSetHeader, type BackupSetTrailer, type MediaHeader } from "./media_format.js";
 import { MediaWriter } from "./media_file.js";
+import { prefetched } from "../util/prefetch.js";
 
 /** Pages per data frame: 4 MiB at the default 4 KiB page, one read and one write each. */
 const PAGES_PER_FRAME = 1024;
@@ -197,25 +198,6 @@ export function statsReporter(step: number | null, total: number, info: (message
 
 function reportPages(env: BackupEnvironment, database: string, pages: number, position: number, log: boolean): void {
   env.info(new SqlError("BACKUP_PROCESSED_PAGES", [pages, database, log ? `${database}_log` : database, position]));
-}
-
-/**
- * Reads one item ahead: the source's next read runs while the caller writes the current item,
- * so the disk reads and writes overlap instead of alternating.
- */
-export async function* prefetched<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
-  let next = source.next();
-  try {
-    for (;;) {
-      const current = await next;
-      if (current.done === true) return;
-      next = source.next();
-      yield current.value;
-    }
-  } finally {
-    await next.catch(() => undefined);
-    await source.return(undefined);
-  }
 }
 
 export type { BackupSetHeader };

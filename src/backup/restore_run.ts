@@ -13,7 +13,7 @@ import { SEGMENT_BYTES_MIN } from "../log/segment.js";
 import { writeControl, type ControlState, type RecoveryModel } from "../storage/control_file.js";
 import { databasePaths } from "../storage/recovery.js";
 import { redoRecord } from "../storage/redo.js";
-import { prefetched } from "./backup_run.js";
+import { prefetched } from "../util/prefetch.js";
 import { ChangedPageMap } from "../storage/changed_pages.js";
 import { FrameKind } from "./media_format.js";
 import { PositionedWriter } from "./positioned_writer.js";
@@ -31,25 +31,7 @@ export async function restoreFull(scan: MediaScan, set: ScannedSet, dir: string,
   const { header, trailer } = set;
   const paths = databasePaths(dir);
   fs.mkdirSync(paths.logDir, { recursive: true });
-  const fd = fs.openSync(paths.dbPath, "w");
-  let pages = 0;
-  try {
-    const writes = new PositionedWriter(fd);
-    try {
-      for await (const frame of prefetched(readSetFrames(scan, set))) {
-        pages += await writePages(writes, frame, header.pageSize, header.dbSizePages);
-        report.onPages(pages);
-      }
-    } catch (error) {
-      await writes.drain().catch(() => undefined); // the first failure is the one to report
-      throw error;
-    }
-    await writes.drain();
-    fs.ftruncateSync(fd, header.dbSizePages * header.pageSize);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  await writeSetPages(scan, set, paths.dbPath, "w", report);
   // The smallest first segment: it is zero-filled and fsynced, and the database's own segment
   // size applies from the next one on.
   await LogWriter.createFirstSegment(paths.logDir, SEGMENT_BYTES_MIN);
@@ -78,15 +60,33 @@ export async function restoreDifferential(scan: MediaScan, set: ScannedSet, dir:
   const progress = control.restore!;
   // Marked first: a crash halfway leaves pages of this differential, so only it may follow.
   writeControl(dir, { ...control, restore: { ...progress, pendingSetGuid: header.backupSetGuid } });
-  const fd = fs.openSync(databasePaths(dir).dbPath, "r+");
   const map = baseMap(dir, control);
+  await writeSetPages(scan, set, databasePaths(dir).dbPath, "r+", report,
+    (first, count) => map?.notePages(header.firstLsn, pageNumbers(first, count)));
+  const lsn = header.firstLsn;
+  map?.persist(dir);
+  const next: ControlState = { ...control, checkpointLsn: lsn, logBaseLsn: lsn,
+    restore: { base: progress.base, redoLsn: lsn + 1, sourceDatabaseName: progress.sourceDatabaseName,
+      recoveryModel: header.recoveryModel, stateTimeMs: trailer.stateTimeMs } };
+  writeControl(dir, next);
+  return next;
+}
+
+/**
+ * Writes a full or differential set's pages into the database file (several writes in flight,
+ * the next frame read meanwhile), then sets the file's size and fsyncs it. Returns the pages.
+ */
+async function writeSetPages(scan: MediaScan, set: ScannedSet, dbPath: string, flags: "w" | "r+",
+  report: RestoreProgressReport, onFrame?: (firstPgno: number, count: number) => void): Promise<number> {
+  const { header } = set;
+  const fd = fs.openSync(dbPath, flags);
   let pages = 0;
   try {
     const writes = new PositionedWriter(fd);
     try {
-      for await (const frame of readSetFrames(scan, set)) {
+      for await (const frame of prefetched(readSetFrames(scan, set))) {
         pages += await writePages(writes, frame, header.pageSize, header.dbSizePages);
-        map?.notePages(header.firstLsn, pageNumbers(frame.arg0, frame.arg1));
+        onFrame?.(frame.arg0, frame.arg1);
         report.onPages(pages);
       }
     } catch (error) {
@@ -99,13 +99,7 @@ export async function restoreDifferential(scan: MediaScan, set: ScannedSet, dir:
   } finally {
     fs.closeSync(fd);
   }
-  const lsn = header.firstLsn;
-  map?.persist(dir);
-  const next: ControlState = { ...control, checkpointLsn: lsn, logBaseLsn: lsn,
-    restore: { base: progress.base, redoLsn: lsn + 1, sourceDatabaseName: progress.sourceDatabaseName,
-      recoveryModel: header.recoveryModel, stateTimeMs: trailer.stateTimeMs } };
-  writeControl(dir, next);
-  return next;
+  return pages;
 }
 
 async function writePages(writes: PositionedWriter, frame: { kind: number; arg0: number; arg1: number; payload: Buffer },

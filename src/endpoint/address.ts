@@ -2,7 +2,7 @@
 // (spec/mirroring.md §6.5): a host name, an FQDN, an IPv4 address or an IPv6 address in
 // brackets, then a port. Pure. Parsing is strict, because a typo here otherwise shows up only as
 // a 1418 "can not be reached" much later.
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4, isIPv6 } from "../util/ip.js";
 
 export interface EndpointAddress {
   /** Host name or IP address, without brackets. */

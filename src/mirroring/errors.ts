@@ -28,10 +28,6 @@ export const mirroringErrors: Readonly<Record<MirroringErrorNumber, MirroringErr
   Object.fromEntries(Object.entries(NAMES).map(([number, name]) => [number, errorCatalog[name]])) as
     unknown as Record<MirroringErrorNumber, MirroringErrorEntry>;
 
-/** The catalog name of an error number, for raising it as a SqlError. */
-export function mirroringErrorName(number: MirroringErrorNumber): ErrorName {
-  return NAMES[number];
-}
 
 /** The message text with the arguments filled in, in the order SQL Server fills them. */
 export function mirroringErrorMessage(number: MirroringErrorNumber, args: readonly (string | number)[]): string {

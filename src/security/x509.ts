@@ -4,7 +4,7 @@
 // signing function (sha256WithRSAEncryption), so the same builder serves the TLS server
 // certificate and CREATE CERTIFICATE … WITH SUBJECT, START_DATE, EXPIRY_DATE.
 import { createHash } from "node:crypto";
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4, isIPv6 } from "../util/ip.js";
 
 export interface CertificateRequest {
   /** Subject and issuer CN (the certificate is self-signed). */

@@ -36,10 +36,6 @@ export class ChangedPageMap {
     if (lsn > this.coveredLsn) this.coveredLsn = lsn;
   }
 
-  has(pgno: number): boolean {
-    const byte = (pgno - 1) >>> 3;
-    return byte < this.bitmap.length && (this.bitmap[byte]! & (1 << ((pgno - 1) & 7))) !== 0;
-  }
 
   /** Changed pages up to `dbSizePages`, ascending. */
   *pages(dbSizePages: number): Generator<number> {
@@ -54,11 +50,6 @@ export class ChangedPageMap {
     }
   }
 
-  countPages(dbSizePages: number): number {
-    let count = 0;
-    for (const _ of this.pages(dbSizePages)) count++;
-    return count;
-  }
 
   /** Writes the map atomically (temp file, fsync, rename, fsync directory). */
   persist(dir: string): void {
@@ -93,9 +84,6 @@ export class ChangedPageMap {
     return new ChangedPageMap(readU64(data, 8), readU64(data, 16), bitmap);
   }
 
-  static remove(dir: string): void {
-    fs.rmSync(path.join(dir, FILE_NAME), { force: true });
-  }
 
   private grow(bytes: number): void {
     if (bytes > BITMAP_BYTES_MAX) throw new Error(`changed-page map beyond ${BITMAP_BYTES_MAX} bytes`);

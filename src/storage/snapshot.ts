@@ -35,26 +35,9 @@ export class Snapshot {
     return new Snapshot(lsn, dbSizePages, pageSize, overlay, dbFd, release);
   }
 
-  /** Pages 1..dbSizePages in order; each buffer is fresh and owned by the caller. */
+  /** Pages 1..dbSizePages in order, one at a time; each buffer is fresh and owned by the caller. */
   async *pages(): AsyncGenerator<{ pgno: number; data: Buffer }> {
-    const fds = new Map<string, number>();
-    try {
-      for (let pgno = 1; pgno <= this.dbSizePages; pgno++) {
-        const data = Buffer.alloc(this.pageSize);
-        const source = this.overlay.get(pgno);
-        if (source === undefined) {
-          // Past the end of the file (the 1 GiB lock page is never written) reads as zeros.
-          await read(this.dbFd, data, 0, this.pageSize, (pgno - 1) * this.pageSize);
-        } else {
-          let fd = fds.get(source.segmentPath);
-          if (fd === undefined) fds.set(source.segmentPath, fd = fs.openSync(source.segmentPath, "r"));
-          await read(fd, data, 0, this.pageSize, source.offset);
-        }
-        yield { pgno, data };
-      }
-    } finally {
-      for (const fd of fds.values()) fs.closeSync(fd);
-    }
+    for await (const run of this.runs(1)) yield { pgno: run.pgno, data: run.data };
   }
 
   /**

@@ -4,7 +4,7 @@
 // clauses that more than one statement uses: PRIVATE KEY ( … ), AS TCP ( … ) and
 // FOR DATABASE_MIRRORING ( … ) (spec/mirroring.md §3.1, §3.2, §3.5, §3.6).
 
-import { isIP, isIPv4 } from "node:net";
+import { isIPv4, isIPv6 } from "../util/ip.js";
 import type { Token } from "./lexer.js";
 import { Cursor, tokenError } from "./cursor.js";
 import { syntaxError, unsupported } from "./errors.js";
@@ -266,7 +266,7 @@ function readPort(reader: Reader): number {
   return port;
 }
 
-/** `= ALL` (null) | `( 1.2.3.4 )` | `( '::1' )`: the address text, checked with node:net. */
+/** `= ALL` (null) | `( 1.2.3.4 )` | `( '::1' )`: the address text, checked by util/ip.ts. */
 function readListenerIp(reader: Reader): string | null {
   const cursor = reader.cursor;
   cursor.expectOp("=");
@@ -276,7 +276,7 @@ function readListenerIp(reader: Reader): string | null {
   // IPv6 is quoted (the docs show both '…' and "…"); a quoted IPv4 is accepted as well.
   const quoted = first?.kind === "string" || first?.kind === "nstring" || first?.text.startsWith('"') === true;
   const address = quoted ? cursor.next().value : readIpv4(cursor);
-  if (quoted ? isIP(address) === 0 : !isIPv4(address)) throw tokenError(first!);
+  if (quoted ? !isIPv4(address) && !isIPv6(address) : !isIPv4(address)) throw tokenError(first!);
   cursor.expectOp(")");
   return address;
 }

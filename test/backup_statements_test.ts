@@ -2,6 +2,7 @@
 // mirroring setup (spec/mirroring.md §6.2), each WITH option, and each refusal with its
 // error number: 102/156 syntax, 40517 unsupported, 3032 misplaced or conflicting options.
 
+import { assertThrowsSql, pick } from "./support/sql_errors.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseBatch } from "../src/tsql/parser.js";
@@ -30,21 +31,9 @@ function restore(sql: string): RestoreCommand {
   return command as RestoreCommand;
 }
 
-/** The fields of `command` named in `expected`. */
-function pick(command: object, expected: object): object {
-  const record = command as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(expected).map((key) => [key, record[key]]));
-}
-
 /** Asserts that parsing `sql` throws SqlError `number` (and `message`, `line` if given). */
 function assertError(sql: string, number: number, message?: string, line?: number): void {
-  assert.throws(() => parse(sql), (error: unknown) => {
-    assert.ok(error instanceof SqlError, `SqlError expected, got ${String(error)}`);
-    assert.equal(error.number, number, `${sql}: ${error.message}`);
-    if (message !== undefined) assert.equal(error.message, message);
-    if (line !== undefined) assert.equal(errorLine(error), line);
-    return true;
-  });
+  assertThrowsSql(() => parse(sql), sql, number, message, line);
 }
 
 const bak = String.raw`C:\AdventureWorks.bak`;

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Connection } from "tedious";
-import { close, connect, query as rawQuery, startServer, type Server } from "./support/server.js";
+import { close, connect, errorNumbers, queryExplained as query, startServer, type Server } from "./support/server.js";
 import { tempDir } from "./support/temp.js";
 
 const temp = tempDir("backup");
@@ -25,28 +25,6 @@ after(async () => {
   if (b.child.exitCode === null) assert.equal(await b.stop(), 0);
   temp.remove();
 });
-
-/** Runs a batch; a failure names the batch and every error it reported. */
-function query(c: Connection, sql: string): ReturnType<typeof rawQuery> {
-  return rawQuery(c, sql).catch((error: unknown) => {
-    const list = (error as { errors?: unknown[] }).errors ?? [error];
-    throw Object.assign(new Error(`${sql}: ${list.map((item) => {
-      const e = item as { number: number; message: string };
-      return `${e.number} ${e.message}`;
-    }).join("; ")}`), { errors: list });
-  });
-}
-
-/** Every SQL Server error number a failed batch reported, in order. */
-async function errorNumbers(run: Promise<unknown>): Promise<number[]> {
-  try {
-    await run;
-  } catch (error) {
-    const list = (error as { errors?: unknown[] }).errors ?? [error];
-    return list.map((item) => (item as { number: number }).number);
-  }
-  return [];
-}
 
 async function rows(c: Connection, sql: string): Promise<Record<string, unknown>[]> {
   return (await query(c, sql)).rows[0] ?? [];

@@ -14,31 +14,12 @@ import * as path from "node:path";
 import * as tls from "node:tls";
 import { Connection } from "tedious";
 import { spawnSync } from "node:child_process";
-import { MAIN, SA_PASSWORD, close, connect, query as rawQuery, startServer, type Server } from "./support/server.js";
+import { MAIN, SA_PASSWORD, close, connect, errorNumbers, query as rawQuery, queryExplained as query, startServer, type Server } from "./support/server.js";
 import { tempDir } from "./support/temp.js";
 
 const temp = tempDir("endpoint");
 const file = (name: string): string => path.join(temp.dir, name);
 const instances: Record<string, { server: Server; port: number; sa: Connection }> = {};
-
-function query(c: Connection, sql: string): ReturnType<typeof rawQuery> {
-  return rawQuery(c, sql).catch((error: unknown) => {
-    const list = (error as { errors?: unknown[] }).errors ?? [error];
-    throw Object.assign(new Error(`${sql}: ${list.map((item) => {
-      const e = item as { number: number; message: string };
-      return `${e.number} ${e.message}`;
-    }).join("; ")}`), { errors: list, number: (list[0] as { number: number }).number });
-  });
-}
-
-async function errorNumbers(run: Promise<unknown>): Promise<number[]> {
-  try {
-    await run;
-  } catch (error) {
-    return ((error as { errors?: unknown[] }).errors ?? [error]).map((item) => (item as { number: number }).number);
-  }
-  return [];
-}
 
 /** A free port in SQL Server's endpoint range (the kernel's ephemeral ports are above it). */
 async function freePort(): Promise<number> {

@@ -2,15 +2,14 @@
 // every form of spec/mirroring.md §3.10 and §6, the address check behind 1449, and each
 // refusal with its error number: 102/156 syntax, 40517 unsupported.
 
+import { assertThrowsSql } from "./support/sql_errors.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseBatch } from "../src/tsql/parser.js";
 import {
   parseMirroringOption, partnerAddressProblem, type MirroringCommand,
 } from "../src/tsql/mirroring_statements.js";
-import { errorLine } from "../src/tsql/errors.js";
 import type { AlterDatabaseOther } from "../src/tsql/statements.js";
-import { SqlError } from "../src/errors/sql_error.js";
 
 /** The first statement of `sql`, which must be ALTER DATABASE … SET <other option>, parsed. */
 function parse(sql: string): MirroringCommand {
@@ -21,13 +20,7 @@ function parse(sql: string): MirroringCommand {
 
 /** Asserts that parsing `sql` throws SqlError `number` (and `message`, `line` if given). */
 function assertError(sql: string, number: number, message?: string, line?: number): void {
-  assert.throws(() => parse(sql), (error: unknown) => {
-    assert.ok(error instanceof SqlError, `SqlError expected, got ${String(error)}`);
-    assert.equal(error.number, number, `${sql}: ${error.message}`);
-    if (message !== undefined) assert.equal(error.message, message);
-    if (line !== undefined) assert.equal(errorLine(error), line);
-    return true;
-  });
+  assertThrowsSql(() => parse(sql), sql, number, message, line);
 }
 
 const near = (text: string): string => `Incorrect syntax near '${text}'.`;

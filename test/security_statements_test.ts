@@ -3,14 +3,13 @@
 // refusal with its error number: 102/156 syntax, 40517 unsupported, 3031 conflicting options,
 // 7873 port range, 7860 transport change, 28054 Windows authentication, 28079 RC4.
 
+import { assertThrowsSql, pick } from "./support/sql_errors.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseBatch } from "../src/tsql/parser.js";
 import { significantTokens, tokenize } from "../src/tsql/lexer.js";
 import { parseSecurityStatement, type SecurityCommand } from "../src/tsql/security_statements.js";
-import { errorLine } from "../src/tsql/errors.js";
 import type { AdminStatement } from "../src/tsql/statements.js";
-import { SqlError } from "../src/errors/sql_error.js";
 
 type Command<K extends SecurityCommand["kind"]> = Extract<SecurityCommand, { kind: K }>;
 
@@ -31,22 +30,6 @@ function parseAs<K extends SecurityCommand["kind"]>(kind: K, sql: string): Comma
 /** An AdminStatement built directly, for forms parser.ts does not delimit as one statement. */
 function adminStatement(sql: string, verb: string): AdminStatement {
   return { kind: "admin", verb, tokens: significantTokens(tokenize(sql)).tokens, line: 1, text: sql };
-}
-
-/** The fields of `command` named in `expected`. */
-function pick(command: object, expected: object): object {
-  const record = command as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(expected).map((key) => [key, record[key]]));
-}
-
-function assertThrowsSql(run: () => unknown, label: string, number: number, message?: string, line?: number): void {
-  assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof SqlError, `SqlError expected, got ${String(error)}`);
-    assert.equal(error.number, number, `${label}: ${error.message}`);
-    if (message !== undefined) assert.equal(error.message, message);
-    if (line !== undefined) assert.equal(errorLine(error), line);
-    return true;
-  });
 }
 
 /** Asserts that parsing `sql` throws SqlError `number` (and `message`, `line` if given). */

@@ -20,20 +20,10 @@ export interface PersistedSession {
   readonly failoverLsn: number;
 }
 
-export interface SessionState {
-  // Persisted (role === null: the database is not mirrored; the DMV shows NULLs).
-  readonly databaseName: string;
+/** The persisted fields plus the volatile ones; role === null: not mirrored (the DMV shows NULLs). */
+export interface SessionState extends Omit<PersistedSession, "role" | "partnerAddress"> {
   readonly role: MirroringRoleCode | null;
   readonly partnerAddress: string | null;
-  readonly partnerInstanceGuid: string | null;
-  readonly safety: SafetyLevelCode;
-  readonly roleSequence: number;
-  readonly safetySequence: number;
-  readonly suspendedSequence: number;
-  readonly isSuspended: boolean;
-  readonly mirroringGuid: string | null;
-  readonly timeoutSeconds: number;
-  readonly failoverLsn: number;
   // The witness and quorum are a later row set; until then no witness is ever configured.
   readonly witnessAddress: null;
   readonly witnessState: WitnessStateCode | null;

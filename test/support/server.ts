@@ -98,3 +98,24 @@ export function close(connection: Connection): Promise<void> {
     connection.close();
   });
 }
+
+/** Runs a batch; a failure names the batch and every error it reported (`errors`, `number`). */
+export function queryExplained(connection: Connection, sql: string): Promise<BatchResult> {
+  return query(connection, sql).catch((error: unknown) => {
+    const list = (error as { errors?: unknown[] }).errors ?? [error];
+    throw Object.assign(new Error(`${sql}: ${list.map((item) => {
+      const e = item as { number: number; message: string };
+      return `${e.number} ${e.message}`;
+    }).join("; ")}`), { errors: list, number: (list[0] as { number: number }).number });
+  });
+}
+
+/** Every SQL Server error number a failed batch reported, in order (none: it succeeded). */
+export async function errorNumbers(run: Promise<unknown>): Promise<number[]> {
+  try {
+    await run;
+  } catch (error) {
+    return ((error as { errors?: unknown[] }).errors ?? [error]).map((item) => (item as { number: number }).number);
+  }
+  return [];
+}

@@ -43,4 +43,40 @@ export const mirroringErrorCatalog = {
     number: 1449, symbol: "DBM_INVALID_ADDRESS", severity: 16, state: 1,
     text: "ALTER DATABASE command failed due to an invalid server connection string.",
   },
+  DBM_ACTING_AS_MIRROR: {
+    number: 954, symbol: "DBM_ACTING_AS_MIRROR", severity: 14, state: 1,
+    text: "The database \"%s\" cannot be opened. It is acting as a mirror database.",
+  },
+  DBM_NOT_ROLLED_FORWARD: {
+    number: 1412, symbol: "DBM_NOT_ROLLED_FORWARD", severity: 16, state: 1,
+    text: "The remote copy of database \"%s\" has not been rolled forward to a point in time that is encompassed in the local copy of the database log.",
+  },
+  DBM_SAME_INSTANCE: {
+    number: 1452, symbol: "DBM_SAME_INSTANCE", severity: 16, state: 1,
+    text: "The partner server instance name must be distinct from the server instance that manages the database. The ALTER DATABASE SET PARTNER command failed.",
+  },
+  DBM_NOT_RECOVERING: {
+    number: 1464, symbol: "DBM_NOT_RECOVERING", severity: 16, state: 1,
+    text: "Database \"%s\" is not in a recovering state which is required for a mirror database. The remote database must be restored using WITH NORECOVERY.",
+  },
+  DBM_NOT_FULL_RECOVERY: {
+    number: 1465, symbol: "DBM_NOT_FULL_RECOVERY", severity: 16, state: 1,
+    text: "Database \"%s\" database is not in full recovery mode on each of the server instances. The full recovery model is required for a database to participate in database mirroring or in an availability group.",
+  },
+  DBM_INVOLVED: {
+    number: 1468, symbol: "DBM_INVOLVED", severity: 16, state: 1,
+    text: "The operation cannot be performed on database \"%s\" because it is involved in a database mirroring session or an availability group. Some operations are not allowed on a database that is participating in a database mirroring session or in an availability group.",
+  },
+  DBM_INSUFFICIENT_LOG: {
+    number: 1478, symbol: "DBM_INSUFFICIENT_LOG", severity: 16, state: 1,
+    text: "The mirror database, \"%s\", has insufficient transaction log data to preserve the log backup chain of the principal database. This may happen if a log backup from the principal database has not been taken or has not been restored on the mirror database.",
+  },
+  DBM_RESTORE_MIRRORED: {
+    number: 3104, symbol: "DBM_RESTORE_MIRRORED", severity: 16, state: 1,
+    text: "RESTORE cannot operate on database '%s' because it is configured for database mirroring. Use ALTER DATABASE to remove mirroring if you intend to restore the database.",
+  },
+  DBM_DROP_MIRRORED: {
+    number: 3743, symbol: "DBM_DROP_MIRRORED", severity: 16, state: 1,
+    text: "The database '%s' is enabled for database mirroring. Database mirroring must be removed before you drop the database.",
+  },
 } as const satisfies Record<string, CatalogEntry>;

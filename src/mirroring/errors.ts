@@ -34,3 +34,8 @@ export function mirroringErrorMessage(number: MirroringErrorNumber, args: readon
   let next = 0;
   return mirroringErrors[number].text.replace(/%[sd]/g, () => String(args[next++] ?? ""));
 }
+
+/** The catalog name of a refusal, to raise it as a SqlError. */
+export function mirroringErrorName(number: MirroringErrorNumber): (typeof NAMES)[MirroringErrorNumber] {
+  return NAMES[number];
+}

@@ -47,11 +47,13 @@ for (const [name, columns] of Object.entries(HISTORY_VIEW_COLUMNS)) {
   VIEWS[name] = { columns, rows: (instance) => historyRows(instance.backupHistory, name) };
 }
 
-// No database is in a mirroring session yet (issue 7 attaches sessions): every database shows
-// the "not mirrored" row, which is what SQL Server reports for such databases.
+// A projection of each database's session; databases without one show the "not mirrored" row.
 VIEWS.database_mirroring = {
   columns: DATABASE_MIRRORING_COLUMNS,
-  rows: (instance) => instance.catalog.databases().map((entry) => databaseMirroringRow(entry.id, null)),
+  rows: (instance) => instance.catalog.databases().map((entry) => {
+    const session = instance.mirroring.session(entry.name);
+    return databaseMirroringRow(entry.id, session?.state ?? null, session?.partner?.instanceName ?? null);
+  }),
 };
 
 export function isCatalogView(name: string): boolean {

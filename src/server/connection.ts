@@ -54,6 +54,17 @@ export class TdsConnection {
     });
   }
 
+  /** The database the session is using (null before login). */
+  get databaseId(): number | null {
+    return this.session?.databaseId ?? null;
+  }
+
+  /** A mirroring role change: the session ends, its open transaction is rolled back. */
+  async kill(reason: string): Promise<void> {
+    this.drop(reason);
+    await this.closed;
+  }
+
   /** Instance shutdown: stop the running request, roll back, close. */
   async shutdown(): Promise<void> {
     this.drop("shutdown");

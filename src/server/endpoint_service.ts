@@ -1,9 +1,9 @@
 // The instance's DATABASE_MIRRORING endpoint at run time: listens while the endpoint is STARTED,
 // authenticates peers against master (a certificate with the peer's public key → its owner user
 // → that user's login, or a login FROM CERTIFICATE; then CONNECT on the endpoint), logs refused
-// connections with their SQL Server error, and runs the endpoint check. Until mirroring sessions
-// use the channels (issue 7), an accepted channel echoes DATA frames, which is what the check
-// uses to prove that messages flow both ways.
+// connections with their SQL Server error, and runs the endpoint check. An accepted channel that
+// opens with a mirroring HELLO goes to its database's session; any other echoes DATA frames,
+// which is what the check uses to prove that messages flow both ways.
 import { X509Certificate } from "node:crypto";
 import type { EndpointEntry } from "../catalog/master.js";
 import {
@@ -121,9 +121,10 @@ export class MirroringEndpointService {
     return { loginName: login.name };
   }
 
+  /** Mirroring sessions take channels that open with a HELLO; the endpoint check's messages are echoed. */
   private adopt(channel: MirroringChannel): void {
     this.channels.add(channel);
-    channel.on("frame", (frame) => {
+    this.instance.mirroring.adopt(channel, (frame) => {
       if (frame.type === "DATA" && !channel.closed) void channel.send("DATA", frame.payload);
     });
     channel.on("close", () => this.channels.delete(channel));

@@ -5,6 +5,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { BackupHistory } from "../backup/history.js";
 import { MirroringEndpointService } from "./endpoint_service.js";
+import { MirroringService } from "./mirroring_service.js";
 import { PrincipalCache } from "./principals.js";
 import { MasterCatalog, MASTER_DATABASE_ID, type DatabaseEntry, type LoginEntry } from "../catalog/master.js";
 import { SqlError } from "../errors/sql_error.js";
@@ -59,6 +60,10 @@ export class Instance {
 
   /** The DATABASE_MIRRORING endpoint's listener and checks. */
   readonly mirroringEndpoint = new MirroringEndpointService(this);
+  /** Database mirroring sessions, one per mirrored database. */
+  readonly mirroring = new MirroringService(this);
+  /** The TDS port actually bound (known after listen()). */
+  private boundPort: number | null = null;
   /** Database users, read from each database and cached (src/server/principals.ts). */
   readonly principals = new PrincipalCache();
   /** msdb's backup and restore history. */
@@ -99,6 +104,7 @@ export class Instance {
       const instance = new Instance(options, engine, catalog, credentials);
       await instance.reconcile(now);
       await instance.mirroringEndpoint.start();
+      instance.mirroring.start();
       return instance;
     } catch (error) {
       await engine.close();
@@ -117,9 +123,31 @@ export class Instance {
       server.once("error", reject);
       server.listen(this.options.port, this.options.listen, () => {
         server.off("error", reject);
-        resolve((server.address() as net.AddressInfo).port);
+        this.boundPort = (server.address() as net.AddressInfo).port;
+        resolve(this.boundPort);
       });
     });
+  }
+
+  /** host:port where clients reach this instance (sent to the partner for ENVCHANGE 13). */
+  get tdsAddress(): string {
+    const host = ["0.0.0.0", "::", ""].includes(this.options.listen) ? this.catalog.serverName : this.options.listen;
+    return `${host.includes(":") ? `[${host}]` : host}:${this.boundPort ?? this.options.port}`;
+  }
+
+  /** A mirroring role change: every session using the database ends (its work rolled back). */
+  async disconnectDatabaseUsers(name: string): Promise<void> {
+    const entry = this.catalog.database(name);
+    if (entry === undefined) return;
+    const users = [...this.connections].filter((connection) => connection.databaseId === entry.id);
+    await Promise.all(users.map((connection) => connection.kill(`database '${entry.name}' changed mirroring role`)));
+  }
+
+  /** Principal → mirror: closed under the write lock the caller holds; returns its control state. */
+  async closeForMirroring(entry: DatabaseEntry, lockOwner: object): Promise<ControlState> {
+    this.openDatabases.delete(entry.id);
+    await this.engine.closeDatabase(entry.name, lockOwner);
+    return readControl(this.engine.databaseDir(entry.name));
   }
 
   nextSpid(): number {
@@ -241,6 +269,7 @@ export class Instance {
       : new Promise<void>((resolve) => this.server!.close(() => resolve()));
     await Promise.all([...this.connections].map((connection) => connection.shutdown()));
     await closed;
+    await this.mirroring.stop();
     await this.mirroringEndpoint.stop();
     this.openDatabases.clear();
     await this.engine.close();

@@ -3,6 +3,7 @@
 // nothing, as in SQL Server), then its statements run in order; a runtime error ends only its
 // statement unless XACT_ABORT is on or the transaction was lost.
 import { parseMirroringOption } from "../tsql/mirroring_statements.js";
+import { runMirroringCommand } from "./mirroring_commands.js";
 import { runEndpointCheck, runSecurityStatement } from "./security_dispatch.js";
 import { runBackupCommand } from "./backup_commands.js";
 import { parseBackupStatement } from "../tsql/backup_statements.js";
@@ -157,7 +158,7 @@ export class TsqlSession {
       case "commitTransaction": return this.commitTransaction(out.tokens, done);
       case "rollbackTransaction": return this.rollbackTransaction(statement.savepoint, out.tokens, done);
       case "saveTransaction": return this.saveTransaction(statement.name);
-      case "alterDatabaseOther": return this.alterDatabaseOther(statement);
+      case "alterDatabaseOther": return this.alterDatabaseOther(statement, done);
       case "admin": {
         if (/^(BACKUP|RESTORE) /.test(statement.verb) && statement.verb !== "BACKUP CERTIFICATE") {
           this.requirePermission(statement.verb);
@@ -199,18 +200,13 @@ export class TsqlSession {
     tokens.info(infoToken(new SqlError("DATABASE_CONTEXT_CHANGED", [this.databaseName]), this.instance.serverName));
   }
 
-  /**
-   * ALTER DATABASE … SET PARTNER / WITNESS: parsed and checked (syntax, 1449 for an invalid
-   * server network address) but refused with 40517 until mirroring sessions exist (issue 7).
-   */
-  private alterDatabaseOther(statement: Of<"alterDatabaseOther">): void {
+  /** ALTER DATABASE … SET PARTNER / WITNESS (src/server/mirroring_commands.ts). */
+  private async alterDatabaseOther(statement: Of<"alterDatabaseOther">, done: DoneChain): Promise<void> {
     if (this.inTransaction) throw new SqlError("NOT_IN_TRANSACTION", ["ALTER DATABASE"]);
     const command = parseMirroringOption(statement);
     this.requirePermission("ALTER DATABASE");
-    if ((command.kind === "setPartner" || command.kind === "setWitness") && command.addressProblem !== null) {
-      throw new SqlError("DBM_INVALID_ADDRESS");
-    }
-    throw new SqlError("UNSUPPORTED_KEYWORD", [`ALTER DATABASE SET ${statement.option}`]);
+    await runMirroringCommand(this.instance, command, this.databaseName);
+    done.statementDone(DoneStatus.FINAL, 0, 0);
   }
 
   /** Server-level statements need sysadmin (SQL Server's dbcreator/db_owner are not modelled). */

@@ -63,6 +63,9 @@ export class MirrorliteDatabase {
   private readonly writer: WorkerChannel<WriterRequest, WriterReply>;
   /** Pages changed after the differential base (null: no base). */
   private changedPages: ChangedPageMap | null;
+  private commitGate: ((lsn: number) => Promise<void> | null) | null = null;
+  /** Told of every record as the writer hands it to the log (the mirroring send queue). */
+  private readonly recordListeners = new Set<(lsn: number, bytes: Buffer) => void>();
   /** Pages changed after the snapshot of a full backup that is still running. */
   private pendingChangedPages: ChangedPageMap | null = null;
 
@@ -261,17 +264,41 @@ export class MirrorliteDatabase {
     return readLogRaw(this.log.segmentList(), fromLsn, toLsn);
   }
 
+  /**
+   * The acknowledgement rule: a commit is reported to its client once its record is durable
+   * and, when a gate is set (a mirroring principal), once the gate lets its LSN through.
+   */
+  async waitAcknowledgeable(lsn: number): Promise<void> {
+    await this.log.waitDurable(lsn);
+    const waiting = this.commitGate?.(lsn);
+    if (waiting !== undefined && waiting !== null) await waiting;
+  }
+
+  /** Mirroring installs the SAFETY FULL wait here (null: local durability is enough). */
+  setCommitGate(gate: ((lsn: number) => Promise<void> | null) | null): void {
+    this.commitGate = gate;
+  }
+
+  /** Subscribes to records as they enter the log (not yet durable); returns the unsubscribe. */
+  onRecord(listener: (lsn: number, bytes: Buffer) => void): () => void {
+    this.recordListeners.add(listener);
+    return () => this.recordListeners.delete(listener);
+  }
+
   /** Records of lsn fromLsn..toLsn (default: the durable end), for backups and shipping. */
   readLog(fromLsn: number, toLsn = this.log.durableLsn) {
     return readLog(this.log.segmentList(), fromLsn, toLsn);
   }
 
-  /** Clean close: every record durable, a final checkpoint, then SQLite and the files. */
-  async close(): Promise<void> {
+  /** Clean close: every record durable, a final checkpoint, then SQLite and the files. `heldBy` holds the write lock already. */
+  async close(heldBy?: object): Promise<void> {
     if (this.closed) return;
-    await this.checkpointRunning?.catch(() => undefined);
-    const owner = {};
-    await this.writeLock.acquire(owner, -1);
+    // A caller that already holds the write lock (a mirroring role change) closes under it; a
+    // checkpoint queued behind that lock finds the database closed and does nothing.
+    if (heldBy === undefined) {
+      await this.checkpointRunning?.catch(() => undefined);
+      await this.writeLock.acquire({}, -1);
+    }
     await this.log.waitDurable(this.log.lastLsn);
     await this.services.readers.forget(this.paths.dbPath);
     // A final checkpoint so the file alone is current; if it cannot backfill everything the
@@ -308,6 +335,7 @@ export class MirrorliteDatabase {
     }
     this.bytesSinceCheckpoint += bytes.length;
     this.log.append(bytes, record.lsn);
+    for (const listener of this.recordListeners) listener(record.lsn, bytes);
     return true;
   }
 

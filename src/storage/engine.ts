@@ -122,10 +122,10 @@ export class StorageEngine {
     return db;
   }
 
-  async closeDatabase(name: string): Promise<void> {
+  async closeDatabase(name: string, heldBy?: object): Promise<void> {
     const db = this.databases.get(name);
     this.databases.delete(name);
-    await db?.close();
+    await db?.close(heldBy);
   }
 
   /** Closes the database and deletes its files: renamed first, so a crash never leaves half of it. */

@@ -128,7 +128,7 @@ export class Session {
   /** The acknowledgement rule: nothing returns before its record is durable. */
   private async acknowledge(reply: WriterReply & { ok: true }): Promise<StatementResult> {
     this.db.noteCommit();
-    await this.db.log.waitDurable(reply.commitLsn);
+    await this.db.waitAcknowledgeable(reply.commitLsn);
     assert(reply.commitLsn <= this.db.log.durableLsn, "acknowledging a commit that is not durable");
     return { rows: reply.rows, columns: reply.columns, ...encodedPart(reply), changes: reply.changes,
       lastInsertRowid: reply.lastInsertRowid, commitLsn: reply.commitLsn };

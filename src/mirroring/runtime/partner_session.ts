@@ -1,0 +1,420 @@
+// One mirrored database at run time: the pure session machine (src/mirroring/session.ts) driven
+// by real events — the endpoint channel, the log's durable LSN, the mirror's hardening and redo,
+// a tick timer — with its effects carried out in list order (docs/mirroring-state-machine.md):
+// a persist is fsynced before any later effect, acknowledgements come last.
+import type { MirroringChannel } from "../../endpoint/transport.js";
+import type { Frame } from "../../endpoint/frames.js";
+import type { MirrorliteDatabase } from "../../storage/database.js";
+import type { ControlState } from "../../storage/control_file.js";
+import { SqlError } from "../../errors/sql_error.js";
+import { MirroringRole } from "../codes.js";
+import { SessionDriver } from "../driver.js";
+import { mirroringErrorName, type MirroringErrorNumber } from "../errors.js";
+import { LogStreamDecoder, isDecodeError } from "../log_stream.js";
+import { inputFromPartner, type PersistedSession, type SessionEffect, type SessionInput,
+  type SessionState } from "../session.js";
+import { decodeWire, encodeWire, WireError, type Hello, type MirrorStatus, type WireMessage } from "../wire.js";
+import { MirrorLog } from "./mirror_log.js";
+import { LOG_STREAM_CACHE_PAGES, LogShipper } from "./shipper.js";
+
+/** What the instance does for a session: files, databases, users, the endpoint. */
+export interface PartnerHost {
+  readonly ticksPerSecond: number;
+  persist(databaseName: string, session: PersistedSession | null): void;
+  /** The ONLINE database (principal role), null when it is not open. */
+  openDatabase(databaseName: string): MirrorliteDatabase | null;
+  /** Opens the RESTORING database's log for hardening (mirror role). */
+  openMirrorLog(databaseName: string, session: PartnerSession): MirrorLog;
+  /** Our side of the handshake, for this database as it stands. */
+  hello(databaseName: string): Hello;
+  /** Dials the partner's endpoint (principal role); rejects with SqlError 1418. */
+  dial(address: string): Promise<MirroringChannel>;
+  disconnectUsers(databaseName: string): Promise<void>;
+  /** Mirror → principal at the failover LSN: recover the database onto a new fork and open it. */
+  becomePrincipal(databaseName: string, mirrorLog: MirrorLog, failoverLsn: number): Promise<MirrorliteDatabase>;
+  /** Principal → mirror: close the database under the write lock we hold; it is RESTORING after. */
+  becomeMirror(databaseName: string, db: MirrorliteDatabase, lockOwner: object, failoverLsn: number): Promise<void>;
+  /** The session is gone; a mirror's database stays RESTORING with this control state. */
+  removed(databaseName: string, mirrorControl: ControlState | null): void;
+  log(databaseName: string, text: string): void;
+}
+
+interface CommitWaiter { readonly lsn: number; readonly resolve: () => void }
+interface Queued { readonly input: SessionInput; readonly done?: (refusal: SqlError | null) => void }
+
+/** How long the principal waits between attempts to reach a disconnected mirror. */
+const REDIAL_INTERVAL_MS = 1000;
+
+export class PartnerSession {
+  private readonly driver: SessionDriver;
+  private channel: MirroringChannel | null = null;
+  private partnerHello: Hello | null = null;
+  private db: MirrorliteDatabase | null = null;
+  private shipper: LogShipper | null = null;
+  private mirrorLog: MirrorLog | null = null;
+  private decoder = new LogStreamDecoder({ cachePages: LOG_STREAM_CACHE_PAGES });
+  private waiters: CommitWaiter[] = [];
+  private queue: Queued[] = [];
+  private pumping = false;
+  private readonly ticker: NodeJS.Timeout;
+  private dialing = false;
+  private lastDialMs = 0;
+  private closed = false;
+  private offDurable: (() => void) | null = null;
+  /** The write lock held from a FAILOVER until the role change (no commit may slip in between). */
+  private failoverLock: object | null = null;
+  /** The mirror's redo progress as last reported (principal side, for views and counters). */
+  mirrorStatus: MirrorStatus = { redoneLsn: 0, redoQueueBytes: 0 };
+  /** Transaction delay (ms) and mirrored write transactions, for the performance counters. */
+  readonly counters = { transactionDelayMs: 0, mirroredTransactions: 0 };
+
+  constructor(state: SessionState, private readonly host: PartnerHost) {
+    this.driver = new SessionDriver(state);
+    this.ticker = setInterval(() => this.onTick(), 1000 / host.ticksPerSecond);
+    this.ticker.unref();
+    this.attachRole();
+  }
+
+  get state(): SessionState { return this.driver.state; }
+  get databaseName(): string { return this.driver.state.databaseName; }
+  get partner(): Hello | null { return this.partnerHello; }
+  get connection(): MirroringChannel | null { return this.channel; }
+  get shipperCounters() { return this.shipper?.counters ?? null; }
+  get mirror(): MirrorLog | null { return this.mirrorLog; }
+  get unsentBytes(): number { return this.shipper?.unsentBytes() ?? 0; }
+  /** Redo queue in KB: the mirror's own, or what the mirror last reported to the principal. */
+  get redoQueueKb(): number {
+    const bytes = this.mirrorLog?.redoQueueBytes ?? this.mirrorStatus.redoQueueBytes;
+    return Math.ceil(bytes / 1024);
+  }
+
+  /** An ALTER DATABASE … SET PARTNER input: resolves when its step ran, rejects with its refusal. */
+  command(input: SessionInput): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.feed(input, (refusal) => (refusal === null ? resolve() : reject(refusal)));
+    });
+  }
+
+  /**
+   * Manual failover: users are disconnected and the write lock is taken first, so the failover
+   * LSN is the end of the log and nothing commits after it.
+   */
+  async failover(): Promise<void> {
+    const db = this.db;
+    const trial = this.trialRefusal({ kind: "failover" });
+    if (trial !== null || db === null) throw trial ?? new SqlError("DB_IN_TRANSITION", [this.databaseName]);
+    await this.host.disconnectUsers(this.databaseName);
+    const owner = {};
+    await db.writeLock.acquire(owner, -1);
+    this.failoverLock = owner;
+    try {
+      await db.log.waitDurable(db.log.lastLsn);
+      await this.command({ kind: "localDurable", lsn: db.log.durableLsn }).catch(() => undefined);
+      await this.command({ kind: "failover" });
+    } catch (error) {
+      this.failoverLock = null;
+      db.writeLock.release(owner);
+      throw error;
+    }
+  }
+
+  /** A channel for this database: ours (dialed) or the partner's (accepted, HELLO already read). */
+  attachChannel(channel: MirroringChannel, partnerHello: Hello | null): void {
+    if (this.closed) {
+      channel.close("session removed");
+      return;
+    }
+    this.channel?.close("replaced by a newer connection");
+    this.channel = channel;
+    this.partnerHello = null;
+    this.decoder = new LogStreamDecoder({ cachePages: LOG_STREAM_CACHE_PAGES });
+    channel.on("frame", (frame: Frame) => this.onFrame(channel, frame));
+    channel.on("close", () => this.onChannelClosed(channel));
+    this.send({ kind: "hello", hello: this.host.hello(this.databaseName) });
+    if (partnerHello !== null) this.onHello(channel, partnerHello);
+  }
+
+  /** Instance shutdown or session removal: timers, channel, shipper, mirror log. */
+  /** Returns the mirror database's control state once its redo is drained (null on a principal). */
+  async close(): Promise<ControlState | null> {
+    if (this.closed) return null;
+    this.closed = true;
+    clearInterval(this.ticker);
+    this.channel?.close("session closed");
+    this.detachRole();
+    this.releaseWaiters();
+    const control = await this.mirrorLog?.close() ?? null;
+    this.mirrorLog = null;
+    return control;
+  }
+
+  /** A commit of `lsn` may be reported to its client once this resolves (SAFETY FULL waits here). */
+  private gate(lsn: number): Promise<void> | null {
+    if (lsn <= this.driver.state.acknowledgedLsn || this.closed) return null;
+    const started = Date.now();
+    return new Promise((resolve) => {
+      this.waiters.push({ lsn, resolve: () => {
+        this.counters.transactionDelayMs += Date.now() - started;
+        this.counters.mirroredTransactions++;
+        resolve();
+      } });
+    });
+  }
+
+  private releaseWaiters(upTo = Infinity): void {
+    if (this.waiters.length === 0) return;
+    const ready = this.waiters.filter((waiter) => waiter.lsn <= upTo);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((waiter) => waiter.lsn > upTo);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  /** Hooks for the role we hold now: the principal's database and shipper, or the mirror's log. */
+  private attachRole(): void {
+    const { role } = this.driver.state;
+    if (role === MirroringRole.PRINCIPAL) {
+      const db = this.host.openDatabase(this.databaseName);
+      if (db === null) return;
+      this.db = db;
+      this.shipper = new LogShipper(db, (error) => this.host.log(this.databaseName, `log shipping failed: ${error.message}`));
+      db.setCommitGate((lsn) => this.gate(lsn));
+      db.holds.set("DATABASE_MIRRORING", this.driver.state.mirrorHardenedLsn + 1);
+      this.offDurable = db.log.onDurable((lsn) => this.feed({ kind: "localDurable", lsn }));
+      if (db.log.durableLsn > this.driver.state.localDurableLsn) {
+        this.feed({ kind: "localDurable", lsn: db.log.durableLsn });
+      }
+    } else if (role === MirroringRole.MIRROR && this.mirrorLog === null) {
+      this.mirrorLog = this.host.openMirrorLog(this.databaseName, this);
+    }
+  }
+
+  private detachRole(): void {
+    this.offDurable?.();
+    this.offDurable = null;
+    this.shipper?.close();
+    this.shipper = null;
+    if (this.db !== null) {
+      this.db.setCommitGate(null);
+      this.db.holds.delete("DATABASE_MIRRORING");
+    }
+    this.db = null;
+  }
+
+  /** Mirror log callbacks (see MirrorliteHost.openMirrorLog). */
+  onHardened(lsn: number): void { this.feed({ kind: "hardened", lsn }); }
+  onRedone(lsn: number): void {
+    if (lsn > this.driver.state.redoneLsn) this.feed({ kind: "redone", lsn });
+  }
+
+  private feed(input: SessionInput, done?: (refusal: SqlError | null) => void): void {
+    if (this.closed) {
+      done?.(new SqlError("DB_IN_TRANSITION", [this.databaseName]));
+      return;
+    }
+    this.queue.push(done === undefined ? { input } : { input, done });
+    if (!this.pumping) void this.pump();
+  }
+
+  /** Steps the machine for each queued input and carries out its effects, strictly in order. */
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0) {
+        const { input, done } = this.queue.shift()!;
+        this.driver.step(input);
+        const effects = this.driver.ready();
+        this.driver.advance();
+        let refusal: SqlError | null = null;
+        for (const effect of effects) {
+          if (effect.kind === "refuse") refusal = refusalOf(effect.number, input, this.databaseName);
+          else await this.carryOut(effect);
+        }
+        this.dropLostChannel();
+        // SET PARTNER made this database a partner: hook up the principal's log or the mirror's.
+        if (this.driver.state.role !== null && this.db === null && this.mirrorLog === null && !this.closed) this.attachRole();
+        done?.(refusal);
+      }
+    } catch (error) {
+      this.host.log(this.databaseName, `fatal: ${(error as Error).stack ?? String(error)}`);
+      throw error;
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** The machine declared the partner lost (PARTNER TIMEOUT): the channel goes too (1479). */
+  private dropLostChannel(): void {
+    const state = this.driver.state;
+    if (state.connected || this.partnerHello === null || this.channel === null) return;
+    this.host.log(this.databaseName, `Error: 1479, The mirroring connection to "${state.partnerAddress}" has timed out `
+      + `for database "${this.databaseName}" after ${state.timeoutSeconds} seconds without a response.`);
+    this.channel.close("partner timeout");
+  }
+
+  private trialRefusal(input: SessionInput): SqlError | null {
+    const probe = new SessionDriver(this.driver.state);
+    probe.step(input);
+    const refusal = probe.ready().find((effect) => effect.kind === "refuse");
+    return refusal === undefined || refusal.kind !== "refuse" ? null
+      : refusalOf(refusal.number, input, this.databaseName);
+  }
+
+  private async carryOut(effect: SessionEffect): Promise<void> {
+    switch (effect.kind) {
+      case "persist": return this.host.persist(this.databaseName, effect.session);
+      case "send": return this.send({ kind: "session", message: effect.message });
+      case "shipLogFrom":
+        if (this.channel !== null && this.shipper !== null) this.shipper.start(effect.lsn, this.channel);
+        return;
+      case "stopShipping": return this.shipper?.stop();
+      case "hardenLog": return;
+      case "acknowledgeCommitsUpTo":
+        this.db?.holds.set("DATABASE_MIRRORING", this.driver.state.mirrorHardenedLsn + 1);
+        return this.releaseWaiters(effect.lsn);
+      case "disconnectUsers": return this.host.disconnectUsers(this.databaseName);
+      case "becomePrincipal": return this.becomePrincipal();
+      case "becomeMirror": return this.becomeMirror(effect.rewindToLsn);
+      case "removeSession": return this.remove();
+      case "log":
+        if (process.env.MIRRORLITE_TRACE_MIRRORING === "1") this.host.log(this.databaseName, `${effect.rule}: ${effect.why}`);
+        return;
+      case "refuse": return;
+    }
+  }
+
+  private async becomePrincipal(): Promise<void> {
+    const mirrorLog = this.mirrorLog!;
+    this.mirrorLog = null;
+    this.db = await this.host.becomePrincipal(this.databaseName, mirrorLog, this.driver.state.failoverLsn);
+    this.attachRole();
+  }
+
+  private async becomeMirror(failoverLsn: number): Promise<void> {
+    const db = this.db!;
+    const owner = this.failoverLock ?? {};
+    if (this.failoverLock === null) await db.writeLock.acquire(owner, -1);
+    this.failoverLock = null;
+    this.detachRole();
+    this.releaseWaiters();
+    await this.host.becomeMirror(this.databaseName, db, owner, failoverLsn);
+    this.attachRole();
+    this.feed({ kind: "roleChangeDurable" });
+  }
+
+  /** SET PARTNER OFF: the mirror's redo is drained first, so RESTORE … WITH RECOVERY starts from all it hardened. */
+  private async remove(): Promise<void> {
+    const channel = this.channel;
+    this.channel = null;
+    // The OFF just sent must reach the partner before the channel closes.
+    if (channel !== null) setTimeout(() => channel.close("mirroring removed"), 200).unref();
+    const control = await this.close();
+    this.host.removed(this.databaseName, control);
+  }
+
+  private send(message: WireMessage): void {
+    const channel = this.channel;
+    if (channel === null || channel.closed) return;
+    try {
+      void channel.send("DATA", encodeWire(message));
+    } catch {
+      channel.close("send queue overflow");
+    }
+  }
+
+  private onFrame(channel: MirroringChannel, frame: Frame): void {
+    if (channel !== this.channel) return;
+    let message: WireMessage;
+    try {
+      message = decodeWire(frame.payload);
+      this.onMessage(channel, message);
+    } catch (error) {
+      if (!(error instanceof WireError) && !(error instanceof Error && error.name === "MirrorLogError")) throw error;
+      this.host.log(this.databaseName, `mirroring message refused: ${error.message}; reconnecting`);
+      channel.close((error as Error).message);
+    }
+  }
+
+  private onMessage(channel: MirroringChannel, message: WireMessage): void {
+    switch (message.kind) {
+      case "hello": return this.onHello(channel, message.hello);
+      case "refuse":
+        this.host.log(this.databaseName, `the partner refused the session: error ${message.refusal.number}`);
+        channel.close("refused");
+        return;
+      case "session":
+        if (this.partnerHello !== null) this.feed(inputFromPartner(message.message));
+        return;
+      case "resetStream":
+        this.decoder = new LogStreamDecoder({ cachePages: LOG_STREAM_CACHE_PAGES });
+        return;
+      case "log": return this.onLog(message.blocks);
+      case "status":
+        this.mirrorStatus = message.status;
+        return;
+    }
+  }
+
+  private onHello(channel: MirroringChannel, hello: Hello): void {
+    if (this.partnerHello !== null || channel !== this.channel) return;
+    if (hello.role === null) {
+      channel.close("the partner has no session for this database");
+      return;
+    }
+    this.partnerHello = hello;
+    if (this.mirrorLog !== null && this.driver.state.role === MirroringRole.MIRROR) this.mirrorLog.adoptForks(hello.forks);
+    this.feed({ kind: "connected", partnerInstanceGuid: hello.instanceGuid, partnerRole: hello.role,
+      partnerRoleSequence: hello.roleSequence });
+  }
+
+  private onLog(blocks: readonly Buffer[]): void {
+    const mirrorLog = this.mirrorLog;
+    if (mirrorLog === null || this.driver.state.rewinding) throw new WireError("log arrived at a partner that is not a mirror");
+    for (const block of blocks) {
+      const record = this.decoder.decode(block);
+      if (isDecodeError(record)) throw new WireError(`log block: ${record.reason}`);
+      // After a reconnect the principal resends from what it knows is hardened; records we
+      // already appended (same history, same bytes) are skipped, the rest must follow on.
+      if (Number(record.readBigUInt64LE(16)) <= mirrorLog.lastLsn) continue;
+      mirrorLog.append(record);
+    }
+  }
+
+  private onChannelClosed(channel: MirroringChannel): void {
+    if (channel !== this.channel) return;
+    this.channel = null;
+    const wasConnected = this.partnerHello !== null;
+    this.partnerHello = null;
+    this.shipper?.stop();
+    if (wasConnected) this.feed({ kind: "disconnected" });
+  }
+
+  private onTick(): void {
+    const state = this.driver.state;
+    this.feed({ kind: "tick" });
+    if (state.role === MirroringRole.MIRROR && this.mirrorLog !== null && this.channel !== null) {
+      this.send({ kind: "status", status: { redoneLsn: this.mirrorLog.redoneLsn, redoQueueBytes: this.mirrorLog.redoQueueBytes } });
+    }
+    if (state.role === MirroringRole.PRINCIPAL && this.channel === null) void this.redial();
+  }
+
+  /** The principal reaches out to its mirror; the mirror waits to be reached. */
+  private async redial(): Promise<void> {
+    const address = this.driver.state.partnerAddress;
+    if (this.dialing || address === null || Date.now() - this.lastDialMs < REDIAL_INTERVAL_MS) return;
+    this.dialing = true;
+    this.lastDialMs = Date.now();
+    try {
+      const channel = await this.host.dial(address);
+      if (this.closed || this.channel !== null) channel.close("not needed");
+      else this.attachChannel(channel, null);
+    } catch {
+      // Unreachable for now: the next tick tries again; the session stays DISCONNECTED.
+    } finally {
+      this.dialing = false;
+    }
+  }
+}
+
+function refusalOf(number: MirroringErrorNumber, input: SessionInput, databaseName: string): SqlError {
+  return new SqlError(mirroringErrorName(number), input.kind === "timeout" ? [input.seconds] : [databaseName]);
+}

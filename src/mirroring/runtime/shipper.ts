@@ -1,0 +1,159 @@
+// The principal's log shipper for one database: sends durable records, in LSN order, from the
+// LSN the session machine names (the mirror's hardened end + 1) over the mirroring channel.
+// Records the writer just produced are taken from memory (the send queue); older ones, after a
+// reconnect or when the queue outgrew its bound, are read back from the log. Only durable
+// records leave: a record the principal could still lose must never be on the mirror.
+import { ChannelError } from "../../endpoint/channel.js";
+import type { MirroringChannel } from "../../endpoint/transport.js";
+import type { MirrorliteDatabase } from "../../storage/database.js";
+import { LogStreamEncoder } from "../log_stream.js";
+import { encodeWire } from "../wire.js";
+
+/** Records kept in memory for shipping; past this the shipper reads them back from the log. */
+const SEND_QUEUE_MEMORY_BYTES_MAX = 64 * 1024 * 1024;
+/** Blocks gathered into one LOG message (one DATA frame). */
+const MESSAGE_BYTES_TARGET = 256 * 1024;
+/** Pages both ends cache for deltas; identical on both ends (see log_stream.ts). */
+export const LOG_STREAM_CACHE_PAGES = 4096;
+
+interface QueuedRecord { readonly lsn: number; readonly bytes: Buffer }
+
+export interface ShipperCounters {
+  /** Record bytes shipped (before compression) and wire bytes sent, since the instance started. */
+  logBytesSent: number;
+  wireBytesSent: number;
+  recordsSent: number;
+}
+
+export class LogShipper {
+  private queue: QueuedRecord[] = [];
+  private queueBytes = 0;
+  private nextLsn: number | null = null;
+  private channel: MirroringChannel | null = null;
+  private generation = 0;
+  private wake: (() => void) | null = null;
+  private readonly encoder: LogStreamEncoder;
+  readonly counters: ShipperCounters = { logBytesSent: 0, wireBytesSent: 0, recordsSent: 0 };
+  private readonly detach: () => void;
+
+  constructor(private readonly db: MirrorliteDatabase, private readonly onError: (error: Error) => void) {
+    this.encoder = new LogStreamEncoder({ cachePages: LOG_STREAM_CACHE_PAGES });
+    const offRecord = db.onRecord((lsn, bytes) => this.enqueue(lsn, bytes));
+    const offDurable = db.log.onDurable(() => this.kick());
+    this.detach = () => { offRecord(); offDurable(); };
+  }
+
+  /** Log Send Queue KB: log durable or written here that the mirror does not have yet. */
+  unsentBytes(): number {
+    if (this.nextLsn === null) return this.queueBytes;
+    return this.queue.filter((record) => record.lsn >= this.nextLsn!).reduce((sum, record) => sum + record.bytes.length, 0);
+  }
+
+  /** Starts (or restarts) shipping at `lsn` on `channel`: both ends reset their page caches. */
+  start(lsn: number, channel: MirroringChannel): void {
+    this.stop();
+    const generation = ++this.generation;
+    this.nextLsn = lsn;
+    this.channel = channel;
+    this.encoder.reset();
+    void channel.send("DATA", encodeWire({ kind: "resetStream" }));
+    this.run(generation).catch((error: Error) => {
+      if (generation === this.generation) this.onError(error);
+    });
+  }
+
+  stop(): void {
+    this.generation++;
+    this.nextLsn = null;
+    this.channel = null;
+    this.kick();
+  }
+
+  /** The mirror hardened up to lsn: those records need not stay in memory. */
+  hardened(lsn: number): void {
+    let drop = 0;
+    while (drop < this.queue.length && this.queue[drop]!.lsn <= lsn) this.queueBytes -= this.queue[drop++]!.bytes.length;
+    if (drop > 0) this.queue = this.queue.slice(drop);
+  }
+
+  close(): void {
+    this.stop();
+    this.detach();
+    this.queue = [];
+    this.queueBytes = 0;
+  }
+
+  private enqueue(lsn: number, bytes: Buffer): void {
+    this.queue.push({ lsn, bytes });
+    this.queueBytes += bytes.length;
+    while (this.queueBytes > SEND_QUEUE_MEMORY_BYTES_MAX && this.queue.length > 1) {
+      this.queueBytes -= this.queue.shift()!.bytes.length;
+    }
+  }
+
+  private kick(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private async run(generation: number): Promise<void> {
+    while (generation === this.generation) {
+      const channel = this.channel!;
+      const durable = this.db.log.durableLsn;
+      const next = this.nextLsn!;
+      if (next > durable || channel.closed) {
+        await new Promise<void>((resolve) => { this.wake = resolve; });
+        continue;
+      }
+      const first = this.queue[0]?.lsn ?? Infinity;
+      const records = next >= first ? this.fromMemory(next, durable) : this.fromLog(next, Math.min(durable, first - 1));
+      await this.sendRecords(generation, channel, records);
+    }
+  }
+
+  /** A snapshot: hardened() replaces the queue while a send awaits. */
+  private fromMemory(next: number, durable: number): Buffer[] {
+    const start = next - this.queue[0]!.lsn;
+    const records: Buffer[] = [];
+    for (let i = start; i < this.queue.length && this.queue[i]!.lsn <= durable; i++) records.push(this.queue[i]!.bytes);
+    return records;
+  }
+
+  private async *fromLog(next: number, to: number): AsyncGenerator<Buffer> {
+    for await (const record of this.db.readLogRaw(next, to)) yield record.bytes;
+  }
+
+  private async sendRecords(generation: number, channel: MirroringChannel,
+    records: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<void> {
+    let blocks: Buffer[] = [];
+    let bytes = 0;
+    for await (const record of records) {
+      if (generation !== this.generation) return;
+      const block = this.encoder.encode(record);
+      blocks.push(block);
+      bytes += block.length;
+      this.counters.logBytesSent += record.length;
+      this.counters.recordsSent++;
+      this.nextLsn! += 1;
+      if (bytes >= MESSAGE_BYTES_TARGET) {
+        await this.flush(channel, blocks);
+        blocks = [];
+        bytes = 0;
+      }
+    }
+    if (blocks.length > 0 && generation === this.generation) await this.flush(channel, blocks);
+  }
+
+  private async flush(channel: MirroringChannel, blocks: Buffer[]): Promise<void> {
+    if (channel.closed) return;
+    const message = encodeWire({ kind: "log", blocks });
+    this.counters.wireBytesSent += message.length;
+    try {
+      await channel.send("DATA", message);
+    } catch (error) {
+      // A channel that closed under us: the session sees 'close' and stops this shipper.
+      if (!(error instanceof ChannelError)) throw error;
+    }
+  }
+}

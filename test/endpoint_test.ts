@@ -106,10 +106,10 @@ test("the certificate example: each endpoint accepts the other, messages flow bo
     connection_auth_desc: "CERTIFICATE", encryption_algorithm_desc: "AES" }]);
   const mirroring = await query(a, "SELECT d.name, m.mirroring_state, m.mirroring_role FROM sys.databases d JOIN sys.database_mirroring m ON m.database_id = d.database_id");
   assert.deepEqual(mirroring.rows[0], [{ name: "master", mirroring_state: null, mirroring_role: null }]);
-  // SET PARTNER is checked (address 1449, syntax) but sessions are not built yet (issue 7): 40517.
+  // SET PARTNER is checked (address 1449, syntax); master cannot be mirrored (1416).
   assert.deepEqual(await errorNumbers(query(a, "ALTER DATABASE master SET PARTNER = 'TCP://no-port'")), [1449]);
   assert.deepEqual(await errorNumbers(query(a, "ALTER DATABASE master SET PARTNER SAFETY ON")), [156]);
-  assert.deepEqual(await errorNumbers(query(a, `ALTER DATABASE master SET PARTNER = 'TCP://127.0.0.1:${instances.HOST_B!.port}'`)), [40517]);
+  assert.deepEqual(await errorNumbers(query(a, `ALTER DATABASE master SET PARTNER = 'TCP://127.0.0.1:${instances.HOST_B!.port}'`)), [1416]);
   const tcp = await query(a, "SELECT port FROM sys.tcp_endpoints");
   assert.deepEqual(tcp.rows[0], [{ port: instances.HOST_A!.port }]);
   const certs = await query(a, "SELECT name, subject, pvt_key_encryption_type_desc FROM sys.certificates ORDER BY name");

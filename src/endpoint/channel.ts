@@ -102,6 +102,8 @@ export class MirroringChannel extends EventEmitter {
     // caller receives the channel through a promise chain (microtasks) and attaches its 'frame'
     // listener there, exactly as for frames still to come from the socket.
     if (pending.length > 0) setImmediate(() => pending.forEach((frame) => this.handle(frame)));
+    // Acknowledgements are small and latency is what SAFETY FULL waits on: no Nagle delay.
+    socket.setNoDelay(true);
     socket.resume();
   }
 

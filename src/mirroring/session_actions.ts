@@ -78,11 +78,16 @@ function recordAck(s: SessionState, input: SessionInput): SessionState {
   return { ...s, mirrorHardenedLsn: lsn };
 }
 
-/** Hand over at the LSN that is durable here and hardened there: no acknowledged commit is lost. */
+/**
+ * Hand over at the LSN that is durable here and hardened there: no acknowledged commit is lost.
+ * The shipper stops first: log that becomes durable after the failover LSN (a group commit in
+ * flight when users were disconnected) must never reach the mirror that takes over at it.
+ */
 function sendFailover(s: SessionState): Out {
   assert(s.mirrorHardenedLsn === s.localDurableLsn, "failover LSN must be hardened on both partners");
-  const next = { ...s, draining: false, failoverLsn: s.localDurableLsn };
-  return persistAndSend(next, { kind: "failover", failoverLsn: next.failoverLsn, roleSequence: next.roleSequence });
+  const next = { ...s, draining: false, failoverLsn: s.localDurableLsn, sentLsn: null };
+  return out(next, { kind: "stopShipping" }, persist(next),
+    send({ kind: "failover", failoverLsn: next.failoverLsn, roleSequence: next.roleSequence }));
 }
 
 /** The mirror takes the principal role at the failover LSN: persist, announce, then act. */

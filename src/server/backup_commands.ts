@@ -136,6 +136,7 @@ async function runRestore(session: TsqlSession, command: RestoreCommand, info: (
   const instance = session.instance;
   const name = command.database!;
   if (name.toLowerCase() === "master") throw new SqlError("RESTORE_MASTER");
+  if (instance.mirroring.isMirrored(name)) throw new SqlError("DBM_RESTORE_MIRRORED", [name]);
   const state = targetState(session, name);
   const entry = instance.catalog.database(name);
   if (entry !== undefined) exclusiveAccess(session, entry.id, entry.name);

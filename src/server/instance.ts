@@ -254,6 +254,7 @@ export class Instance {
     const entry = this.catalog.database(name);
     if (entry === undefined) throw new SqlError("DROP_DATABASE_MISSING", [name]);
     if (entry.id === MASTER_DATABASE_ID) throw new SqlError("DROP_SYSTEM_DATABASE", [entry.name]);
+    if (this.mirroring.isMirrored(entry.name)) throw new SqlError("DBM_DROP_MIRRORED", [entry.name]);
     if ((this.users.get(entry.id) ?? 0) > 0) throw new SqlError("DROP_DATABASE_IN_USE", [entry.name]);
     this.openDatabases.delete(entry.id);
     this.restoringDatabases.delete(entry.id);

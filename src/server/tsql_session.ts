@@ -175,6 +175,7 @@ export class TsqlSession {
     if (target === null) {
       const entry = this.instance.catalog.database(statement.database);
       if (entry !== undefined && this.instance.restoringControl(entry.id) !== null) {
+        if (this.instance.mirroring.isMirrored(entry.name)) throw new SqlError("DBM_ACTING_AS_MIRROR", [entry.name]);
         throw new SqlError("BACKUP_DATABASE_RESTORING", [entry.name]);
       }
       throw new SqlError("DATABASE_DOES_NOT_EXIST", [statement.database]);
@@ -237,6 +238,7 @@ export class TsqlSession {
     const name = statement.name ?? this.databaseName;
     const target = this.instance.database(name);
     if (target === null) throw new SqlError("ALTER_DATABASE_MISSING", [name]);
+    if (this.instance.mirroring.isMirrored(target.entry.name)) throw new SqlError("DBM_INVOLVED", [target.entry.name]);
     target.db.setRecoveryModel(statement.model);
     done.statementDone(DoneStatus.FINAL, 0, 0);
   }

@@ -4,7 +4,7 @@
 // acknowledgement never waits for redo. Whole page images make redo idempotent: after a crash
 // the redo point in control.json may lag the file, and redoing again gives the same file.
 import * as fs from "node:fs";
-import { RecordFlags, RECORD_HEADER_BYTES, decodeBody, decodeHeader } from "../../log/record.js";
+import { RecordFlags, RECORD_HEADER_BYTES, alignUp, decodeBody, decodeHeader } from "../../log/record.js";
 import { forEachRecordSync, type LogRecord } from "../../log/runtime/log_reader.js";
 import { LogWriter } from "../../log/runtime/log_writer.js";
 import { readControl, writeControl, type ControlState } from "../../storage/control_file.js";
@@ -99,7 +99,10 @@ export class MirrorLog {
     }
     const pages = decodeBody(header, bytes.subarray(RECORD_HEADER_BYTES));
     if (typeof pages === "string") throw new MirrorLogError(`record ${header.lsn}: ${pages}`);
-    this.log.append(bytes, header.lsn);
+    // The log keeps each record padded to 8 bytes, as the principal's writer wrote it.
+    const padded = alignUp(bytes.length) === bytes.length ? bytes : Buffer.alloc(alignUp(bytes.length));
+    if (padded !== bytes) bytes.copy(padded);
+    this.log.append(padded, header.lsn);
     if (this.spilled) return;
     this.queue.push({ header, pages, segmentPath: "", offset: 0 });
     this.queueBytes += bytes.length;

@@ -176,7 +176,11 @@ export class PartnerSession {
       const db = this.host.openDatabase(this.databaseName);
       if (db === null) return;
       this.db = db;
-      this.shipper = new LogShipper(db, (error) => this.host.log(this.databaseName, `log shipping failed: ${error.message}`));
+      this.shipper = new LogShipper(db, (error) => {
+        // The stream is reset by reconnecting: shipping restarts from what the mirror hardened.
+        this.host.log(this.databaseName, `log shipping failed: ${error.message}; reconnecting`);
+        this.channel?.close("log shipping failed");
+      });
       db.setCommitGate((lsn) => this.gate(lsn));
       db.holds.set("DATABASE_MIRRORING", this.driver.state.mirrorHardenedLsn + 1);
       this.offDurable = db.log.onDurable((lsn) => this.feed({ kind: "localDurable", lsn }));
@@ -184,7 +188,13 @@ export class PartnerSession {
         this.feed({ kind: "localDurable", lsn: db.log.durableLsn });
       }
     } else if (role === MirroringRole.MIRROR && this.mirrorLog === null) {
-      this.mirrorLog = this.host.openMirrorLog(this.databaseName, this);
+      const mirrorLog = this.host.openMirrorLog(this.databaseName, this);
+      this.mirrorLog = mirrorLog;
+      // After a restart the machine learns where our log ends from the log itself (after a
+      // role change, the rewind's completion tells it).
+      if (this.driver.state.rewinding) return;
+      if (mirrorLog.hardenedLsn > this.driver.state.hardenedLsn) this.feed({ kind: "hardened", lsn: mirrorLog.hardenedLsn });
+      this.onRedone(mirrorLog.redoneLsn);
     }
   }
 

@@ -6,9 +6,12 @@
 import { ChannelError } from "../../endpoint/channel.js";
 import type { MirroringChannel } from "../../endpoint/transport.js";
 import type { MirrorliteDatabase } from "../../storage/database.js";
+import { RECORD_HEADER_BYTES } from "../../log/record.js";
 import { LogStreamEncoder } from "../log_stream.js";
 import { encodeWire } from "../wire.js";
 
+/** Where a record header keeps its body length (src/log/record.ts layout). */
+const BODY_BYTES_OFFSET = 40;
 /** Records kept in memory for shipping; past this the shipper reads them back from the log. */
 const SEND_QUEUE_MEMORY_BYTES_MAX = 64 * 1024 * 1024;
 /** Blocks gathered into one LOG message (one DATA frame). */
@@ -83,7 +86,9 @@ export class LogShipper {
     this.queueBytes = 0;
   }
 
-  private enqueue(lsn: number, bytes: Buffer): void {
+  private enqueue(lsn: number, padded: Buffer): void {
+    // The log stores records padded to 8 bytes; the stream carries the exact record.
+    const bytes = padded.subarray(0, RECORD_HEADER_BYTES + padded.readUInt32LE(BODY_BYTES_OFFSET));
     this.queue.push({ lsn, bytes });
     this.queueBytes += bytes.length;
     while (this.queueBytes > SEND_QUEUE_MEMORY_BYTES_MAX && this.queue.length > 1) {

@@ -9,8 +9,8 @@ import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Connection } from "tedious";
-import { close, connect, errorNumbers, queryExplained as query } from "./support/server.js";
+import { Connection } from "tedious";
+import { SA_PASSWORD, close, connect, errorNumbers, queryExplained as query } from "./support/server.js";
 import { tempDir } from "./support/temp.js";
 import {
   address, certificateExample, mirroringRow, restartHost, seedMirror, setPartners, startHost, stopHost,
@@ -67,6 +67,23 @@ async function writeOrders(host: Host, connections: number, perWriter: number, f
   return acknowledged;
 }
 
+/** The partner a login to the database is told about (tedious's databaseMirroringPartner event). */
+function announcedPartner(host: Host): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    let partner: string | null = null;
+    const connection = new Connection({ server: "127.0.0.1",
+      authentication: { type: "default", options: { userName: "sa", password: SA_PASSWORD } },
+      options: { port: host.server.port, encrypt: false, database: DB } });
+    // tedious emits it during login; its typings do not list the event.
+    (connection as unknown as NodeJS.EventEmitter).on("databaseMirroringPartner", (name: string) => { partner = name; });
+    connection.connect((error) => {
+      if (error) return reject(error);
+      connection.close();
+      resolve(partner);
+    });
+  });
+}
+
 async function orderIds(host: Host): Promise<Set<number>> {
   const result = await query(host.sa, `USE ${DB}; SELECT id FROM orders`);
   return new Set(result.rows[result.rows.length - 1]!.map((row) => Number(row.id)));
@@ -84,6 +101,8 @@ test("SET PARTNER: the documented order, then SYNCHRONIZED on both partners; err
   assert.equal(principal.mirroring_safety_level_desc, "FULL");
   assert.equal(principal.mirroring_partner_name, address(b));
   assert.equal(mirror.mirroring_partner_name, address(a));
+  // At login to the principal, ENVCHANGE 13 names the partner where clients go after a failover.
+  assert.equal(await announcedPartner(a), `127.0.0.1,${b.server.port}`);
   // Only the principal changes settings (1470); a second SET PARTNER is refused (1405); the
   // mirror database refuses users (954).
   assert.deepEqual(await errorNumbers(query(b.sa, `ALTER DATABASE ${DB} SET PARTNER SAFETY OFF`)), [1470]);

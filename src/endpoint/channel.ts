@@ -68,6 +68,14 @@ export class MirroringChannel extends EventEmitter {
   readonly algorithm: EndpointAlgorithm | null;
   readonly cipher: string | null;
   readonly remoteAddress: string;
+  /** When the channel was set up (the handshake had just completed), for sys.dm_db_mirroring_connections. */
+  readonly connectTime = new Date();
+  /**
+   * Traffic since connectTime, frame headers included (plaintext bytes, before TLS): each frame
+   * is one socket write; `receives` counts the socket reads the frames arrived in.
+   */
+  readonly traffic = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0, receives: 0,
+    lastActivityMs: Date.now() };
   private closing = false;
   private finished = false;
   private failure: Error | null = null;
@@ -124,7 +132,7 @@ export class MirroringChannel extends EventEmitter {
       throw new ChannelError(`The send queue holds ${queued} bytes; wait for the promise send() returned.`,
         "send_queue_full");
     }
-    this.socket.write(encodeFrame(type, payload));
+    this.write(encodeFrame(type, payload));
     if (this.socket.writableLength < SEND_BUFFER_BYTES_HIGH) return undefined;
     return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
@@ -145,7 +153,7 @@ export class MirroringChannel extends EventEmitter {
         reject(new ChannelError(`No PONG from ${this.remoteAddress} within ${timeoutMs} ms.`, "ping_timeout"));
       }, timeoutMs);
       this.pings.set(id, { startedMs: performance.now(), timer, resolve, reject });
-      this.socket.write(encodeFrame("PING", payload));
+      this.write(encodeFrame("PING", payload));
     });
   }
 
@@ -166,9 +174,20 @@ export class MirroringChannel extends EventEmitter {
     this.socket.destroy();
   }
 
+  private write(frame: Buffer): void {
+    this.traffic.bytesSent += frame.length;
+    this.traffic.framesSent++;
+    this.traffic.lastActivityMs = Date.now();
+    this.socket.write(frame);
+  }
+
   private receive(chunk: Buffer): void {
+    this.traffic.bytesReceived += chunk.length;
+    this.traffic.receives++;
+    this.traffic.lastActivityMs = Date.now();
     const pushed = this.decoder.push(chunk);
     if (!pushed.ok) return this.fail(new Error(`Protocol error on the mirroring channel: ${pushed.error.reason}`));
+    this.traffic.framesReceived += pushed.frames.length;
     for (const frame of pushed.frames) {
       if (this.finished) return;
       this.handle(frame);
@@ -182,7 +201,7 @@ export class MirroringChannel extends EventEmitter {
         return;
       case "PING":
         if (frame.payload.length !== PING_PAYLOAD_BYTES) return this.fail(new Error("PING payload is not 8 bytes"));
-        if (!this.closed) this.socket.write(encodeFrame("PONG", frame.payload));
+        if (!this.closed) this.write(encodeFrame("PONG", frame.payload));
         return;
       case "PONG":
         return this.pong(frame.payload);

@@ -1,5 +1,6 @@
 // The login response, in the order SQL Server sends it (spec/tds.md §1.5): database, its INFO,
-// collation, language, its INFO, LOGINACK, packet size, DONE.
+// collation, language, its INFO, the mirroring partner (ENVCHANGE 13, a principal only),
+// LOGINACK, packet size, DONE.
 import { SqlError } from "../errors/sql_error.js";
 import { COLLATION_LATIN1_CI_AS, DoneStatus, EnvChange, type TokenWriter } from "../tds/tokens.js";
 import { PRODUCT_NAME, PRODUCT_VERSION } from "./instance.js";
@@ -14,6 +15,9 @@ export function writeLoginResponse(tokens: TokenWriter, session: TsqlSession, pa
   tokens.envChangeBytes(EnvChange.COLLATION, COLLATION_LATIN1_CI_AS, Buffer.alloc(0));
   tokens.envChangeString(EnvChange.LANGUAGE, LANGUAGE, "");
   tokens.info(infoToken(new SqlError("LANGUAGE_CHANGED", [LANGUAGE]), serverName));
+  // A principal names its mirroring partner, where clients go after a failover ("host,port").
+  const partner = session.instance.mirroring.session(session.databaseName)?.partnerTdsAddress ?? null;
+  if (partner !== null) tokens.envChangeString(EnvChange.MIRROR_PARTNER, partner.replace(/:(\d+)$/, ",$1"), "");
   tokens.loginAck(PRODUCT_NAME, PRODUCT_VERSION);
   tokens.envChangeString(EnvChange.PACKET_SIZE, String(packetBytes), String(packetBytes));
   tokens.done(DoneStatus.FINAL, 0, 0);

@@ -58,6 +58,7 @@ export class PartnerSession {
   private pumping = false;
   private readonly ticker: NodeJS.Timeout;
   private dialing = false;
+  private knownPartnerTds: string | null = null;
   private lastDialMs = 0;
   private closed = false;
   private offDurable: (() => void) | null = null;
@@ -78,6 +79,10 @@ export class PartnerSession {
   get state(): SessionState { return this.driver.state; }
   get databaseName(): string { return this.driver.state.databaseName; }
   get partner(): Hello | null { return this.partnerHello; }
+  /** The partner's TDS address as last learned (ENVCHANGE 13 at login; kept while disconnected). */
+  get partnerTdsAddress(): string | null {
+    return this.driver.state.role === MirroringRole.PRINCIPAL ? this.knownPartnerTds : null;
+  }
   get connection(): MirroringChannel | null { return this.channel; }
   get shipperCounters() { return this.shipper?.counters ?? null; }
   get mirror(): MirrorLog | null { return this.mirrorLog; }
@@ -371,6 +376,7 @@ export class PartnerSession {
       return;
     }
     this.partnerHello = hello;
+    this.knownPartnerTds = hello.tdsAddress;
     if (this.mirrorLog !== null && this.driver.state.role === MirroringRole.MIRROR) this.mirrorLog.adoptForks(hello.forks);
     this.feed({ kind: "connected", partnerInstanceGuid: hello.instanceGuid, partnerRole: hello.role,
       partnerRoleSequence: hello.roleSequence });

@@ -260,10 +260,16 @@ export class PartnerSession {
   /** The machine declared the partner lost (PARTNER TIMEOUT): the channel goes too (1479). */
   private dropLostChannel(): void {
     const state = this.driver.state;
-    if (state.connected || this.partnerHello === null || this.channel === null) return;
+    const channel = this.channel;
+    if (state.connected || this.partnerHello === null || channel === null) return;
     this.host.log(this.databaseName, `Error: 1479, The mirroring connection to "${state.partnerAddress}" has timed out `
       + `for database "${this.databaseName}" after ${state.timeoutSeconds} seconds without a response.`);
-    this.channel.close("partner timeout");
+    // Forgotten at once: the machine already counts the partner lost, so nothing more that
+    // arrives on this channel may reach it (the close itself completes later).
+    this.channel = null;
+    this.partnerHello = null;
+    this.shipper?.stop();
+    channel.close("partner timeout");
   }
 
   private trialRefusal(input: SessionInput): SqlError | null {

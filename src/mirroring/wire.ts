@@ -184,6 +184,9 @@ function isPartnerMessage(value: unknown): value is PartnerMessage {
   if (!isObject(value) || typeof value.kind !== "string" || !(value.kind in SESSION_FIELDS)) return false;
   const fields = SESSION_FIELDS[value.kind as PartnerMessage["kind"]];
   if (!fields.every((field) => isLsn(value[field]))) return false;
+  // Codes index SQL Server's _desc tables: only the values SQL Server defines are accepted.
+  if ("safety" in value && !(value.safety === 0 || value.safety === 1 || value.safety === 2)) return false;
+  if ("state" in value && !(Number.isInteger(value.state) && (value.state as number) <= 4)) return false;
   if (value.kind === "startSession") {
     return (value.mirroringGuid === null || isString(value.mirroringGuid)) && typeof value.isSuspended === "boolean";
   }

@@ -11,7 +11,7 @@ import { MirroringRole } from "../codes.js";
 import { SessionDriver } from "../driver.js";
 import { mirroringErrorName, type MirroringErrorNumber } from "../errors.js";
 import { LogStreamDecoder, isDecodeError } from "../log_stream.js";
-import { inputFromPartner, type PersistedSession, type SessionEffect, type SessionInput,
+import { computeView, inputFromPartner, invalidReason, type PersistedSession, type SessionEffect, type SessionInput,
   type SessionState } from "../session.js";
 import { decodeWire, encodeWire, WireError, type Hello, type MirrorStatus, type WireMessage } from "../wire.js";
 import { MirrorLog } from "./mirror_log.js";
@@ -41,6 +41,8 @@ export interface PartnerHost {
 
 interface CommitWaiter { readonly lsn: number; readonly resolve: () => void }
 interface Queued { readonly input: SessionInput; readonly done?: (refusal: SqlError | null) => void }
+
+const FROM_PARTNER = new Set<SessionInput["kind"]>(["messageFromPartner", "mirrorHardened", "failoverRequested"]);
 
 /** How long the principal waits between attempts to reach a disconnected mirror. */
 const REDIAL_INTERVAL_MS = 1000;
@@ -236,6 +238,7 @@ export class PartnerSession {
     try {
       while (this.queue.length > 0) {
         const { input, done } = this.queue.shift()!;
+        if (this.violatesProtocol(input)) continue;
         this.driver.step(input);
         const effects = this.driver.ready();
         this.driver.advance();
@@ -255,6 +258,29 @@ export class PartnerSession {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /**
+   * A partner message the machine cannot take in its state (the partner broke the protocol, or
+   * it raced a disconnect) drops the channel instead of reaching the machine's assertions: the
+   * partner is authenticated, but input never crashes the server.
+   */
+  private violatesProtocol(input: SessionInput): boolean {
+    if (!FROM_PARTNER.has(input.kind)) return false;
+    const state = this.driver.state;
+    const reason = invalidReason(computeView(state, input))
+      ?? (input.kind === "mirrorHardened" && input.lsn > state.localDurableLsn ? "hardened beyond our durable log" : null);
+    if (reason === null) return false;
+    this.host.log(this.databaseName, `partner message ${input.kind} refused (${reason}); reconnecting`);
+    const channel = this.channel;
+    if (channel !== null && this.partnerHello !== null) {
+      this.channel = null;
+      this.partnerHello = null;
+      this.shipper?.stop();
+      channel.close("protocol violation");
+      this.queue.unshift({ input: { kind: "disconnected" } });
+    }
+    return true;
   }
 
   /** The machine declared the partner lost (PARTNER TIMEOUT): the channel goes too (1479). */

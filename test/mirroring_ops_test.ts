@@ -19,7 +19,7 @@ let d: Host;
 
 before(async () => {
   c = await startHost(temp.dir, "HOST_C");
-  d = await startHost(temp.dir, "HOST_D");
+  d = await startHost(temp.dir, "HOST_D", ["--route-mirror-logins"]);
   await certificateExample(temp.dir, c, d);
   await query(c.sa, `CREATE DATABASE ${DB}`);
   await query(c.sa, `USE ${DB}; CREATE TABLE items (id INT PRIMARY KEY, host NVARCHAR(10))`);
@@ -71,6 +71,18 @@ test("TIMEOUT: 0-4 is stored as 5, above 32767 is 1476, only on the principal (1
     "mirror adopts TIMEOUT 5");
   assert.deepEqual(await errorNumbers(query(c.sa, `ALTER DATABASE ${DB} SET PARTNER TIMEOUT 40000`)), [1476]);
   assert.deepEqual(await errorNumbers(query(d.sa, `ALTER DATABASE ${DB} SET PARTNER TIMEOUT 20`)), [1470]);
+});
+
+test("logins naming the mirror database: 4060 by default, routed to the principal with --route-mirror-logins", async () => {
+  // HOST_C refuses them as SQL Server does once it is the mirror; HOST_D routes them (ENVCHANGE 20).
+  const routed = await connect(d.server.port, DB);
+  const where = await query(routed, `SELECT m.mirroring_role_desc FROM sys.database_mirroring m
+    JOIN sys.databases d ON d.database_id = m.database_id WHERE d.name = '${DB}'`);
+  assert.equal(where.rows[0]![0]!.mirroring_role_desc, "PRINCIPAL", "tedious followed the routing to the principal");
+  await query(routed, "INSERT INTO items VALUES (-1, N'routed')");
+  await close(routed);
+  await assert.rejects(connect(c.server.port, "no_such_db"), /Cannot open database|Login failed/);
+  assert.deepEqual(await errorNumbers(query(d.sa, `USE ${DB}`)), [954]);
 });
 
 test("a mirror that stops answering: commits wait at most TIMEOUT, then the principal runs exposed (1479)", async () => {

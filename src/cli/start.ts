@@ -22,6 +22,7 @@ export async function runStart(args: string[]): Promise<void> {
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "force-encryption": { type: "boolean", default: false },
+      "route-mirror-logins": { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -43,6 +44,7 @@ export async function runStart(args: string[]): Promise<void> {
       tlsCertificate: values["tls-cert"] === undefined || values["tls-key"] === undefined ? undefined
         : { certFile: path.resolve(values["tls-cert"]), keyFile: path.resolve(values["tls-key"]) },
       forceEncryption: values["force-encryption"],
+      routeMirrorLogins: values["route-mirror-logins"],
     }, new Date());
   } catch (error) {
     if (error instanceof SaPasswordError) return fail(error.message);

@@ -155,6 +155,10 @@ export const actions: { readonly [A in ActionName]: Action } = {
     const next = { ...s, isSuspended: false, suspendedSequence: messageOf(input, "resume").suspendedSequence };
     return out(next, persist(next), { kind: "hardenLog" }, send(ackOf(next.hardenedLsn)));
   },
+  adoptResumeQuiet: (s, input) => {
+    const next = { ...s, isSuspended: false, suspendedSequence: messageOf(input, "resume").suspendedSequence };
+    return out(next, persist(next));
+  },
   setSafety: (s, input) => {
     assert(input.kind === "safety", "SAFETY");
     const next = { ...s, safety: SafetyLevel[input.level], safetySequence: s.safetySequence + 1 };

@@ -45,7 +45,7 @@ export type NextState = MirroringStateName | "same" | "none";
 export type ActionName =
   | "nothing" | "refuse" | "createPrincipal" | "createMirror" | "removeLocal" | "removeByPartner"
   | "suspendPrincipal" | "suspendMirror" | "adoptSuspendPrincipal" | "adoptSuspendMirror"
-  | "resumePrincipal" | "adoptResume" | "setSafety" | "setTimeout"
+  | "resumePrincipal" | "adoptResume" | "adoptResumeQuiet" | "setSafety" | "setTimeout"
   | "startFailover" | "startFailoverDrain" | "recordAckSendFailover"
   | "principalConnected" | "markConnected" | "losePrincipal" | "loseMirror" | "ping"
   | "recordDurable" | "recordAck" | "recordAckShip" | "recordAckShipAnnounce" | "recordAckAnnounce"
@@ -327,8 +327,10 @@ export const sessionRules: readonly SessionRule[] = [
     "The principal suspended the session."),
   row("partner.partner_suspend.already", { role: PARTNERS, input: ["partner.suspend"], state: ["SUSPENDED", "DISCONNECTED"] },
     "same", "nothing", "Already suspended, or not in a running session."),
-  row("mirror.partner_resume", { ...MIRROR, input: ["partner.resume"], state: ["SUSPENDED"] }, "SYNCHRONIZING", "adoptResume",
-    "RESUME: persist, then tell the principal where our log ends so it ships from there (§2.8)."),
+  row("mirror.partner_resume", { ...MIRROR, input: ["partner.resume"], state: ["SUSPENDED"], rewinding: [false] },
+    "SYNCHRONIZING", "adoptResume", "RESUME: persist, then tell the principal where our log ends so it ships from there (§2.8)."),
+  row("mirror.partner_resume.rewinding", { ...MIRROR, input: ["partner.resume"], state: ["SUSPENDED"], rewinding: [true] },
+    "SYNCHRONIZING", "adoptResumeQuiet", "RESUME during a rewind: persist it; our log end is announced once the rewind is durable."),
   row("mirror.partner_resume.not_suspended", { ...MIRROR, input: ["partner.resume"], state: [...ACTIVE, "DISCONNECTED"] },
     "same", "nothing", "Not suspended here; nothing to resume."),
   row("mirror.settings", { ...MIRROR, input: ["partner.settings"] }, "same", "adoptSettings",

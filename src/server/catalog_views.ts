@@ -7,6 +7,7 @@ import { SqlError } from "../errors/sql_error.js";
 import { DATABASE_MIRRORING_COLUMNS, databaseMirroringRow } from "../mirroring/views.js";
 import type { CatalogTable } from "../storage/reader_worker.js";
 import type { Instance } from "./instance.js";
+import { MIRRORING_VIEWS } from "./mirroring_views.js";
 import { SECURITY_VIEWS, type ViewContext } from "./security_views.js";
 
 interface ViewDefinition {
@@ -43,6 +44,7 @@ const VIEWS: Record<string, ViewDefinition> = {
 };
 
 for (const [name, view] of Object.entries(SECURITY_VIEWS)) VIEWS[name] = view;
+for (const [name, view] of Object.entries(MIRRORING_VIEWS)) VIEWS[name] = view;
 for (const [name, columns] of Object.entries(HISTORY_VIEW_COLUMNS)) {
   VIEWS[name] = { columns, rows: (instance) => historyRows(instance.backupHistory, name) };
 }

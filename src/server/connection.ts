@@ -11,7 +11,7 @@ import { encodeMessage, MessageReader, PacketType, ProtocolViolation,
 import { buildPreloginReply, parsePrelogin } from "../tds/prelogin.js";
 import { DoneStatus, TokenWriter } from "../tds/tokens.js";
 import type { Instance } from "./instance.js";
-import { PRODUCT_VERSION } from "./instance.js";
+import { PRODUCT_NAME, PRODUCT_VERSION } from "./instance.js";
 import { ResponseStream } from "./response.js";
 import { TdsSocket } from "./tds_socket.js";
 import { dispatchRequest } from "./dispatch.js";
@@ -171,6 +171,7 @@ export class TdsConnection {
     const login = parseLogin7(message.payload);
     const out = new ResponseStream(this.socket, PACKET_BYTES_DEFAULT, this.spid);
     const failure = await this.authenticate(login);
+    if (failure === "route") return this.routeToPrincipal(out, login);
     if (failure !== null) {
       for (const error of failure) out.tokens.error(this.errorToken(error, 1));
       out.tokens.done(DoneStatus.ERROR, 0, 0);
@@ -184,6 +185,20 @@ export class TdsConnection {
     // Clients send nothing between LOGIN7 and the LOGINACK, so no buffered bytes are lost here.
     this.reader = new MessageReader({ packetBytesMax: PACKET_BYTES_MAX, messageBytesMax: MESSAGE_BYTES_MAX });
     this.phase = "ready";
+  }
+
+  /**
+   * --route-mirror-logins: a login that names the mirror copy is sent to the principal with
+   * LOGINACK + ENVCHANGE 20 (tedious and FreeTDS reconnect there transparently).
+   */
+  private async routeToPrincipal(out: ResponseStream, login: Login7): Promise<void> {
+    const target = this.instance.mirroring.session(login.database)!.principalTdsAddress!;
+    const at = target.lastIndexOf(":");
+    out.tokens.loginAck(PRODUCT_NAME, PRODUCT_VERSION);
+    out.tokens.envRouting(target.slice(0, at).replace(/^\[|\]$/g, ""), Number(target.slice(at + 1)));
+    out.tokens.done(DoneStatus.FINAL, 0, 0);
+    await out.end();
+    return this.drop(`login to mirror database '${login.database}' routed to the principal at ${target}`);
   }
 
   /** A plaintext LOGIN7 where TLS was agreed on or is forced: SQL Server's 17835, then close. */
@@ -201,7 +216,7 @@ export class TdsConnection {
   }
 
   /** Returns the errors to send, or null when the login succeeded (and the session exists). */
-  private async authenticate(login: Login7): Promise<SqlError[] | null> {
+  private async authenticate(login: Login7): Promise<SqlError[] | "route" | null> {
     if (login.integratedSecurity) return [new SqlError("LOGIN_INTEGRATED_REFUSED")];
     if (this.instance.stoppingNow) return [new SqlError("SERVER_SHUTTING_DOWN")];
     const entry = this.instance.catalog.login(login.userName);
@@ -213,6 +228,8 @@ export class TdsConnection {
     }
     const databaseName = login.database !== "" ? login.database : entry.defaultDatabase;
     const target = this.instance.database(databaseName);
+    if (target === null && this.instance.options.routeMirrorLogins === true
+      && this.instance.mirroring.session(databaseName)?.principalTdsAddress != null) return "route";
     if (target === null || !await this.instance.canAccess(entry, target.entry.id)) {
       this.logLoginFailure(login.userName, { state: target === null ? 38 : 40,
         text: `Failed to open the explicitly specified database '${databaseName}'.` });

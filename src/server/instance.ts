@@ -38,6 +38,8 @@ export interface InstanceOptions {
   readonly tlsCertificate?: ConfiguredCertificate | undefined;
   /** Refuse clients that do not encrypt (PRELOGIN answers REQ). */
   readonly forceEncryption?: boolean;
+  /** A login naming a mirror database is routed to its principal (ENVCHANGE 20) instead of 4060. */
+  readonly routeMirrorLogins?: boolean;
 }
 
 export class Instance {

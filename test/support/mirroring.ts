@@ -12,6 +12,8 @@ export interface Host {
   readonly name: string;
   readonly dataDir: string;
   readonly endpointPort: number;
+  /** Extra `mirrorlite start` arguments, kept for restarts. */
+  readonly args?: readonly string[];
   server: Server;
   sa: Connection;
 }
@@ -29,14 +31,14 @@ export async function freeEndpointPort(): Promise<number> {
   }
 }
 
-export async function startHost(dir: string, name: string): Promise<Host> {
+export async function startHost(dir: string, name: string, args: readonly string[] = []): Promise<Host> {
   const dataDir = path.join(dir, name);
-  const server = await startServer(dataDir);
-  return { name, dataDir, endpointPort: await freeEndpointPort(), server, sa: await connect(server.port) };
+  const server = await startServer(dataDir, {}, args);
+  return { name, dataDir, endpointPort: await freeEndpointPort(), server, sa: await connect(server.port), args };
 }
 
 export async function restartHost(host: Host): Promise<void> {
-  host.server = await startServer(host.dataDir);
+  host.server = await startServer(host.dataDir, {}, host.args ?? []);
   host.sa = await connect(host.server.port);
 }
 

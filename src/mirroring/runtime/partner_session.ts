@@ -85,6 +85,10 @@ export class PartnerSession {
   get partnerTdsAddress(): string | null {
     return this.driver.state.role === MirroringRole.PRINCIPAL ? this.knownPartnerTds : null;
   }
+  /** On a mirror: where the principal serves clients (ENVCHANGE 20 routing), null until learned. */
+  get principalTdsAddress(): string | null {
+    return this.driver.state.role === MirroringRole.MIRROR ? this.knownPartnerTds : null;
+  }
   get connection(): MirroringChannel | null { return this.channel; }
   get shipperCounters() { return this.shipper?.counters ?? null; }
   get mirror(): MirrorLog | null { return this.mirrorLog; }

@@ -1,7 +1,8 @@
 // Command line of the mirroring simulator.
 //   node dist/src/mirroring/sim/run.js --seeds N [--from S] [--steps K]   run seeds S … S+N-1
 //   node dist/src/mirroring/sim/run.js --seed S [--steps K] --trace       replay one seed, a line per step
-// Exit code 1 on the first failing seed, after printing it (its replay command included).
+//   --broken-ack: acknowledge at local durability even in SAFETY FULL (the checkers must fail)
+// Exit code 1 on the first failing seed, after printing it (its replay command included); 2 on bad usage.
 import { SimFailure } from "./failure.js";
 import { DEFAULT_STEPS, runSeed, type SimResult } from "./simulator.js";
 import { newStats, type SimStats } from "./stats.js";
@@ -14,7 +15,9 @@ interface Args {
   readonly brokenAck: boolean;
 }
 
-const USAGE = "usage: run.js --seeds N [--from S] [--steps K] | --seed S [--steps K] [--trace]";
+const USAGE = "usage: run.js --seeds N [--from S] [--steps K] | --seed S [--steps K] [--trace] [--broken-ack]";
+
+class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Args {
   const values = new Map<string, string>();
@@ -23,17 +26,17 @@ function parseArgs(argv: readonly string[]): Args {
     const arg = argv[i]!;
     if (arg === "--trace" || arg === "--broken-ack") flags.add(arg);
     else if (["--seeds", "--from", "--steps", "--seed"].includes(arg) && argv[i + 1] !== undefined) values.set(arg, argv[++i]!);
-    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    else throw new UsageError(`unknown argument ${arg}`);
   }
   const number = (name: string, fallback: number): number => {
     const text = values.get(name);
     if (text === undefined) return fallback;
     const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} needs a whole number\n${USAGE}`);
+    if (!Number.isSafeInteger(value) || value < 0) throw new UsageError(`${name} needs a whole number`);
     return value;
   };
   const single = values.has("--seed");
-  if (!single && !values.has("--seeds")) throw new Error(USAGE);
+  if (!single && !values.has("--seeds")) throw new UsageError("--seeds or --seed is required");
   return { from: single ? number("--seed", 1) : number("--from", 1), seeds: single ? 1 : number("--seeds", 1),
     steps: number("--steps", DEFAULT_STEPS), trace: flags.has("--trace"), brokenAck: flags.has("--broken-ack") };
 }
@@ -46,7 +49,14 @@ function addStats(total: SimStats, seen: SimStats, result: SimResult): void {
 }
 
 function main(): number {
-  const args = parseArgs(process.argv.slice(2));
+  let args: Args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.message}\n${USAGE}`);
+    return 2;
+  }
   const total = newStats();
   const seen = newStats();
   const started = performance.now();

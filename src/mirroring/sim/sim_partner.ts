@@ -13,6 +13,10 @@
 //   role sequence), since restoreSession forgets `rewinding`.
 // - A redo that fetched pages newer than the redo point is consistent only once redo passes
 //   the snapshot's LSN (consistentFromLsn, kept with the file).
+// - A shipped record the mirror already holds is skipped if it is the same record: after RESUME
+//   the principal may ship from an acknowledgement the mirror sent before it saw the RESUME.
+// - Log that arrives while the mirror does not accept log is still decoded, so that both ends'
+//   delta caches stay alike.
 import { NO_WAL_POSITION, RecordFlags, alignUp, decodeHeader, encodeRecord, stampDurableLsn,
   type PageImage } from "../../log/record.js";
 import { MirroringRole, MirroringState, SafetyLevel } from "../codes.js";
@@ -30,6 +34,7 @@ import type { StatName } from "./stats.js";
 export const PAGE_SIZE = 512;
 export const MIN_PAGES = 4;
 export const MAX_PAGES = 24;
+/** Effects where the simulator crashes a partner more often (role changes are where crashes hurt). */
 const ROLE_CHANGES = new Set<SessionEffect["kind"]>(["becomeMirror", "becomePrincipal", "disconnectUsers"]);
 /** Small on purpose: the delta cache evicts, and both ends must evict alike. */
 const CACHE_PAGES = 8;
@@ -228,6 +233,7 @@ export class SimPartner {
       // Shipping restarted below our end (a stale acknowledgement): the same record again is harmless.
       check(held.id === record.readUInt32LE(84), () => `${this.name}: shipped record ${header.lsn} differs from ours`);
       this.port.count("duplicatesSkipped");
+      this.port.note(this, `already holds ${header.lsn}`);
       return;
     }
     check(header.lsn === this.disk.end + 1, () => `${this.name}: log gap: got ${header.lsn} after ${this.disk.end}`);
@@ -265,7 +271,7 @@ export class SimPartner {
 
   private becomePrincipal(state: SessionState): void {
     this.accepting = false;
-    this.disk.dropUnsynced(); // log received but not hardened is not part of our history
+    // The principal stops shipping at the failover LSN, which we hardened: nothing lies beyond it.
     check(this.disk.end === state.localDurableLsn,
       () => `${this.name} takes over at ${state.localDurableLsn} with ${this.disk.end} records hardened`);
     check(this.consistentFromLsn <= this.disk.end, () => `${this.name} takes over before its file is consistent`);

@@ -2,13 +2,14 @@
 // with a simulated runtime (sim_partner.ts) over lossy disks (sim_disk.ts) and a simulated
 // network (sim_net.ts). One seeded Prng picks every step: deliver a message, commit, sync, ship,
 // redo, checkpoint, tick, connect, cut the link, partition, crash (also between two effects),
-// restart, and the admin commands SAFETY, SUSPEND, RESUME and FAILOVER. The checkers run after
+// restart, and the admin commands SAFETY, SUSPEND, RESUME and FAILOVER (mostly where they apply,
+// sometimes anywhere, so the refusals are exercised too). The checkers run after
 // every step. At the end everything heals (restart, reconnect, no faults, RESUME) and the
 // session must come back SYNCHRONIZED with equal logs and pages, and acknowledge a new commit.
 // A failure throws a SimFailure naming the seed and step; the same seed replays it exactly.
 import { MirroringRole, MirroringState, SafetyLevel } from "../codes.js";
 import { EMPTY_PAGE_MAP, firstPageDifference, redoIntoPageMap } from "../page_redo.js";
-import { createSession, type SessionState } from "../session.js";
+import { createSession, type SessionInput, type SessionState } from "../session.js";
 import { Checker } from "./checkers.js";
 import { CheckFailure, CrashNow, SimFailure, check } from "./failure.js";
 import { Prng } from "./prng.js";
@@ -55,7 +56,7 @@ export function runSeed(options: SimOptions): SimResult {
 
 type Action = "deliver" | "notice" | "local" | "commit" | "sync" | "ship" | "redo" | "tick" | "checkpoint"
   | "connect" | "cut" | "partition" | "heal" | "crash" | "restart" | "safety" | "suspend" | "resume"
-  | "failover" | "redoError";
+  | "failover" | "redoError" | "anyAdmin";
 
 class Simulator implements PartnerPort {
   private readonly prng: Prng;
@@ -164,14 +165,14 @@ class Simulator implements PartnerPort {
     const add = (action: Action, weight: number, enabled: boolean): void => {
       if (enabled) choices.push([action, weight]);
     };
-    add("deliver", 40, this.deliverable().length > 0);
+    add("deliver", 50, this.deliverable().length > 0);
     add("notice", 15, up.some((p) => p.notices.length > 0));
     add("local", 15, up.some((p) => p.localEvents.length > 0));
     add("commit", this.load, this.load > 0 && up.some((p) => p.canCommit()));
-    add("sync", 12, up.some((p) => p.disk.durable < p.disk.end));
-    add("ship", 12, up.some((p) => p.canShip()));
-    add("redo", 8, up.some((p) => p.canRedo()));
-    add("tick", 9, true);
+    add("sync", 18, up.some((p) => p.disk.durable < p.disk.end));
+    add("ship", 18, up.some((p) => p.canShip()));
+    add("redo", 10, up.some((p) => p.canRedo()));
+    add("tick", 6, true);
     add("checkpoint", 1, up.length > 0);
     add("connect", 6, this.canConnect());
     add("cut", 0.3, this.liveConnection() !== null);
@@ -182,6 +183,7 @@ class Simulator implements PartnerPort {
     add("suspend", 0.2, up.some((p) => p.machine.connected));
     add("resume", 1.5, ps?.connected === true && ps.state === MirroringState.SUSPENDED);
     add("failover", 2, ps?.state === MirroringState.SYNCHRONIZED && ps.safety === SafetyLevel.FULL);
+    add("anyAdmin", 0.4, up.length > 0);
     add("redoError", 0.05, up.some((p) => p.machine.role === MirroringRole.MIRROR && !p.machine.rewinding));
     return choices;
   }
@@ -205,6 +207,7 @@ class Simulator implements PartnerPort {
       case "heal": this.linkHealthy = true; return;
       case "crash": return this.crash(pick(() => true), false);
       case "restart": return this.restart(this.prng.pick(this.partners.filter((p) => !p.up)));
+      case "anyAdmin": return this.anyAdmin(pick(() => true));
       default: return this.admin(action, up);
     }
   }
@@ -234,6 +237,14 @@ class Simulator implements PartnerPort {
       this.stats.redoErrors++;
       mirror.apply({ kind: "redoError" });
     }
+  }
+
+  /** An admin command on either partner in whatever state: the refusals must hold too. */
+  private anyAdmin(p: SimPartner): void {
+    const input = this.prng.pick<SessionInput>([{ kind: "failover" }, { kind: "resume" }, { kind: "suspend" },
+      { kind: "safety", level: "FULL" }, { kind: "timeout", seconds: this.prng.pick([3, 10, 40_000]) }]);
+    this.line.push(`${p.name} ${input.kind.toUpperCase()}`);
+    p.apply(input);
   }
 
   // ---- The world's actions ----

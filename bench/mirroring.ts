@@ -1,0 +1,402 @@
+// Database mirroring, in one run on two real `mirrorlite start` processes on loopback, set up
+// with the documented T-SQL (certificate example, full + log backup restored WITH NORECOVERY,
+// SET PARTNER on the mirror then the principal; test/support/mirroring.ts):
+// 1. single-row INSERT commits/s at 1, 8 and 32 connections against an unmirrored database on
+//    the principal's instance, the mirrored database under SAFETY FULL (SYNCHRONIZED) and the
+//    same database under SAFETY OFF; cells interleaved, the order of the three rotating each
+//    round; medians and ratios to unmirrored;
+// 2. log bytes shipped per transaction, raw records and on the wire (page deltas + deflate),
+//    from sys.dm_os_performance_counters ('Log Bytes Sent/sec', 'Log Compressed Bytes Sent/sec');
+// 3. catch-up: SET PARTNER SUSPEND, ~BENCH_CATCHUP_MB of log from wide multi-row inserts,
+//    SET PARTNER RESUME, time until the mirror's mirroring_end_of_log_lsn equals the principal's.
+// Also CPU per commit of each process (/proc) beside the rates. Prints markdown tables. Every
+// process it starts is stopped by pid, also on failure or interruption. Never part of `npm test`.
+// Environment: BENCH_ROUNDS (3), BENCH_SECONDS per cell (5), BENCH_CATCHUP_MB (80), BENCH_CLIENT
+// lean (raw TDS, bench/tds_lean_client.ts) or tedious, BENCH_CPU_PROF=DIR (both servers under
+// --cpu-prof; progress lines on stderr give each cell's seconds for profile_summary FROM TO),
+// BENCH_VERBOSE=1 (the servers' stderr).
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  certificateExample, freeEndpointPort, mirroringRow, seedMirror, setPartners, synchronized, waitForRow,
+  type Host, type MirroringRow,
+} from "../test/support/mirroring.js";
+import { close, connect, MAIN, queryExplained as query, SA_PASSWORD, type Server } from "../test/support/server.js";
+import { LeanClient } from "./tds_lean_client.js";
+import { median } from "./support.js";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = [1, 8, 32];
+const CATCHUP_MB = Number(process.env.BENCH_CATCHUP_MB ?? 80);
+const CLIENT = (process.env.BENCH_CLIENT ?? "lean") as "lean" | "tedious";
+const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const PAYLOAD = "x".repeat(40);
+const PLAIN = "plain_db";
+const MIRRORED = "mirror_db";
+const TABLE = "CREATE TABLE t (id BIGINT PRIMARY KEY, note NVARCHAR(40))";
+/** Catch-up workload: rows of WIDE_CHARS characters, WIDE_ROWS per INSERT, WIDE_WRITERS connections. */
+const WIDE_CHARS = 2000;
+const WIDE_ROWS = 16;
+const WIDE_WRITERS = 4;
+
+type Config = "unmirrored" | "full" | "off";
+const CONFIGS: readonly Config[] = ["unmirrored", "full", "off"];
+const LABEL: Record<Config, string> = { unmirrored: "unmirrored", full: "SAFETY FULL", off: "SAFETY OFF" };
+
+/** Every server process the bench started, so that `finally` (and exit) can stop each by pid. */
+const servers: Server[] = [];
+/** When the first server was spawned: progress lines give times from it (profile_summary FROM/TO). */
+let firstSpawn: number | null = null;
+
+/** A `mirrorlite start` process on loopback (as test/support/server.ts), optionally under --cpu-prof. */
+async function startServer(dataDir: string): Promise<Server> {
+  const flags = PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`];
+  firstSpawn ??= performance.now();
+  const child = spawn(process.execPath, [...flags, MAIN, "start", "--data", dataDir, "--port", "0",
+    "--listen", "127.0.0.1", "--name", "MLBENCH"], {
+    env: { ...process.env, MSSQL_SA_PASSWORD: SA_PASSWORD }, stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+    if (process.env.BENCH_VERBOSE === "1") process.stderr.write(chunk);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const server: Server = {
+    pid: child.pid!, port: 0, child, output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGTERM");
+      const timer = setTimeout(() => {
+        if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL");
+      }, 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL");
+      await exited;
+    },
+  };
+  servers.push(server);
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /^ready .* listening on [^ ]+:(\d+)/m.exec(output);
+      if (match !== null) resolve(Number(match[1]));
+    });
+    void exited.then((code) => reject(new Error(`server exited (${code}) before ready:\n${output}`)));
+  });
+  return { ...server, port };
+}
+
+async function startHost(dir: string, name: string): Promise<Host> {
+  const dataDir = path.join(dir, name);
+  const server = await startServer(dataDir);
+  // Not an object literal typed as Host, so the bench follows Host as test support grows fields.
+  const host = { name, dataDir, endpointPort: await freeEndpointPort(), args: [] as readonly string[], server,
+    sa: await connect(server.port) };
+  return host;
+}
+
+// Stopping on every way out: `finally` stops them cleanly; a bench killed mid-run still takes
+// its servers with it.
+const tempDirs: string[] = [];
+process.once("exit", () => {
+  for (const server of servers) {
+    if (server.child.exitCode === null && server.child.signalCode === null) {
+      try { process.kill(server.pid, "SIGKILL"); } catch { /* already gone */ }
+    }
+  }
+  for (const dir of tempDirs) {
+    try { fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 }); } catch { /* best effort */ }
+  }
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+
+interface Client { batch(sql: string): Promise<void>; close(): void }
+
+async function openClient(port: number, database: string): Promise<Client> {
+  if (CLIENT === "lean") return LeanClient.connect(port, "sa", SA_PASSWORD, database);
+  const connection = await connect(port, database, SA_PASSWORD, { requestTimeout: 0 });
+  return { batch: async (sql) => { await query(connection, sql); }, close: () => connection.close() };
+}
+
+/** `n` clients, each committing single-row inserts back to back for SECONDS; returns commits. */
+async function insertCell(clients: readonly Client[], n: number, idBase: number): Promise<{ commits: number; seconds: number }> {
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  let commits = 0;
+  await Promise.all(clients.slice(0, n).map(async (client, w) => {
+    for (let i = 0; performance.now() < end; i++) {
+      await client.batch(`INSERT INTO t VALUES (${idBase + w * 10_000_000 + i}, N'${PAYLOAD}')`);
+      commits++;
+    }
+  }));
+  return { commits, seconds: (performance.now() - start) / 1000 };
+}
+
+const COUNTERS_SQL = (db: string) => `SELECT counter_name, cntr_value FROM sys.dm_os_performance_counters
+  WHERE object_name LIKE 'SQLServer:Database Mirroring%' AND instance_name = '${db}'`;
+
+async function counters(host: Host, db: string): Promise<Map<string, number>> {
+  const result = await query(host.sa, COUNTERS_SQL(db));
+  return new Map(result.rows[0]!.map((row) => [String(row.counter_name).trim(), Number(row.cntr_value)]));
+}
+
+function lsn(row: MirroringRow): number {
+  return Number(row.mirroring_end_of_log_lsn);
+}
+
+/** Polls (every 50 ms) until the mirror has hardened the principal's end of log; returns ms waited. */
+async function caughtUp(principal: Host, mirror: Host, db: string, timeoutMs = 120_000): Promise<number> {
+  const start = performance.now();
+  const target = lsn(await mirroringRow(principal, db));
+  for (;;) {
+    if (lsn(await mirroringRow(mirror, db)) >= target) return performance.now() - start;
+    if (performance.now() - start > timeoutMs) throw new Error(`${db}: mirror not caught up with LSN ${target} in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function setSafety(principal: Host, mirror: Host, level: "FULL" | "OFF"): Promise<void> {
+  const row = await mirroringRow(principal, MIRRORED);
+  if (row.mirroring_safety_level_desc !== level) {
+    await query(principal.sa, `ALTER DATABASE ${MIRRORED} SET PARTNER SAFETY ${level}`);
+  }
+  await waitForRow(principal, MIRRORED, (r) => r.mirroring_safety_level_desc === level, `principal SAFETY ${level}`);
+  await waitForRow(mirror, MIRRORED, (r) => r.mirroring_safety_level_desc === level, `mirror SAFETY ${level}`);
+  if (level === "FULL") await waitForRow(principal, MIRRORED, synchronized, "principal SYNCHRONIZED");
+  await caughtUp(principal, mirror, MIRRORED);
+}
+
+/** CPU time of a process, all its threads (user + system), in ms, from /proc (Linux). */
+const TICK_MS = 1000 / Number(process.env.BENCH_CLK_TCK ?? 100);
+function processCpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+function benchCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+interface Cpu { principal: number; mirror: number; client: number }
+
+function cpuNow(a: Host, b: Host): Cpu {
+  return { principal: processCpuMs(a.server.pid), mirror: processCpuMs(b.server.pid), client: benchCpuMs() };
+}
+
+interface Shipped { config: Config; n: number; commits: number; logBytes: number; wireBytes: number; delayMs: number; mirrored: number }
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirrorlite-bench-mirroring-"));
+  tempDirs.push(dir);
+  if (PROFILE_DIR !== undefined) fs.mkdirSync(PROFILE_DIR, { recursive: true });
+  const hosts: Host[] = [];
+  const clients: Client[] = [];
+  const rates = new Map<string, number[]>();
+  const shipped: Shipped[] = [];
+  const cpu = new Map<string, Cpu[]>();
+  const started = performance.now();
+  let catchup: Catchup | null = null;
+  try {
+    const a = await startHost(dir, "HOST_A");
+    hosts.push(a);
+    const b = await startHost(dir, "HOST_B");
+    hosts.push(b);
+    await certificateExample(dir, a, b);
+    await query(a.sa, `CREATE DATABASE ${PLAIN}`);
+    await query(a.sa, `USE ${PLAIN}; ${TABLE}`);
+    await query(a.sa, `USE master; CREATE DATABASE ${MIRRORED}`);
+    await query(a.sa, `USE ${MIRRORED}; ${TABLE};
+      CREATE TABLE wide (id INT IDENTITY(1,1) PRIMARY KEY, v NVARCHAR(4000)); USE master`);
+    await seedMirror(dir, a, b, MIRRORED);
+    await setPartners(a, b, MIRRORED);
+    await waitForRow(a, MIRRORED, synchronized, "principal SYNCHRONIZED");
+    await waitForRow(b, MIRRORED, synchronized, "mirror SYNCHRONIZED");
+    console.error(`setup: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    const pools: Record<"plain" | "mirrored", Client[]> = { plain: [], mirrored: [] };
+    for (const [pool, db] of [["plain", PLAIN], ["mirrored", MIRRORED]] as const) {
+      for (let i = 0; i < Math.max(...CONNECTIONS); i++) {
+        const client = await openClient(a.server.port, db);
+        clients.push(client);
+        pools[pool].push(client);
+      }
+    }
+    // Warm-up of both databases (statement caches, page caches, JIT).
+    await insertCell(pools.plain, 8, 9_000_000_000);
+    await insertCell(pools.mirrored, 8, 9_000_000_000);
+    await caughtUp(a, b, MIRRORED);
+
+    let cellIndex = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const n of CONNECTIONS) {
+        const order = CONFIGS.map((_, i) => CONFIGS[(i + round + CONNECTIONS.indexOf(n)) % CONFIGS.length]!);
+        for (const config of order) {
+          if (config !== "unmirrored") await setSafety(a, b, config === "full" ? "FULL" : "OFF");
+          const pool = config === "unmirrored" ? pools.plain : pools.mirrored;
+          const before = config === "unmirrored" ? null : await counters(a, MIRRORED);
+          const cpuBefore = cpuNow(a, b);
+          const cellStart = (performance.now() - firstSpawn!) / 1000;
+          const result = await insertCell(pool, n, ++cellIndex * 100_000_000_000);
+          const cpuAfter = cpuNow(a, b);
+          const key = `${config}/${n}`;
+          const perCommit = (k: keyof Cpu): number => ((cpuAfter[k] - cpuBefore[k]) * 1000) / result.commits;
+          cpu.set(key, [...(cpu.get(key) ?? []), { principal: perCommit("principal"), mirror: perCommit("mirror"),
+            client: perCommit("client") }]);
+          rates.set(key, [...(rates.get(key) ?? []), result.commits / result.seconds]);
+          if (before !== null) {
+            await caughtUp(a, b, MIRRORED);
+            const after = await counters(a, MIRRORED);
+            const delta = (name: string): number => after.get(name)! - before.get(name)!;
+            shipped.push({ config, n, commits: result.commits, logBytes: delta("Log Bytes Sent/sec"),
+              wireBytes: delta("Log Compressed Bytes Sent/sec"), delayMs: delta("Transaction Delay"),
+              mirrored: delta("Mirrored Write Transactions/sec") });
+          }
+          console.error(`round ${round + 1}, ${n} conn, ${LABEL[config]}: ${(result.commits / result.seconds).toFixed(0)} commits/s `
+            + `(t ${cellStart.toFixed(1)}–${(cellStart + result.seconds).toFixed(1)} s; principal pid ${a.server.pid}, mirror pid ${b.server.pid})`);
+        }
+      }
+    }
+
+    // 3. Catch-up.
+    await setSafety(a, b, "FULL");
+    catchup = await measureCatchup(a, b);
+
+    // The DMVs as a user sees them (one sample, for the record).
+    const connections = await query(a.sa, `SELECT state_desc, is_accept, login_state_desc, encryption_algorithm_desc,
+      peer_certificate_id, total_bytes_sent, total_bytes_received FROM sys.dm_db_mirroring_connections`);
+    console.error(`sys.dm_db_mirroring_connections on the principal: ${JSON.stringify(connections.rows[0])}`);
+    const sample = await query(a.sa, COUNTERS_SQL(MIRRORED));
+    console.error(`sys.dm_os_performance_counters for ${MIRRORED} on the principal: `
+      + sample.rows[0]!.map((row) => `${String(row.counter_name).trim()}=${String(row.cntr_value)}`).join(", "));
+  } finally {
+    for (const client of clients) client.close();
+    for (const host of hosts) await close(host.sa).catch(() => undefined);
+    const codes = await Promise.all(servers.map((server) => server.stop()));
+    if (codes.some((code) => code !== 0)) {
+      console.error(`server exit codes ${codes.join(", ")}`);
+      for (const server of servers) console.error(server.output().split("\n").slice(-20).join("\n"));
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  print(rates, cpu, shipped, catchup!, (performance.now() - started) / 1000);
+}
+
+interface Catchup { logMb: number; wireMb: number; seconds: number; writeSeconds: number }
+
+/** One INSERT of WIDE_ROWS rows of WIDE_CHARS base64 characters (deflate takes ~25% off). */
+function wideInsert(): string {
+  const values = Array.from({ length: WIDE_ROWS }, () => `(N'${randomBytes(WIDE_CHARS * 3 / 4).toString("base64")}')`);
+  return `INSERT INTO wide (v) VALUES ${values.join(", ")}`;
+}
+
+async function wideBatches(writers: readonly Client[], batches: number): Promise<void> {
+  let next = 0;
+  await Promise.all(writers.map(async (writer) => {
+    while (next++ < batches) await writer.batch(wideInsert());
+  }));
+}
+
+/**
+ * Suspend, write ~CATCHUP_MB of log, resume, time the mirror's catch-up. The number of batches
+ * comes from the log bytes a batch ships while the session runs (Log Bytes Sent/sec), measured
+ * first; the catch-up's bytes are the counter's own delta.
+ */
+async function measureCatchup(a: Host, b: Host): Promise<Catchup> {
+  const writers = await Promise.all(Array.from({ length: WIDE_WRITERS }, () => openClient(a.server.port, MIRRORED)));
+  try {
+    const calibration = 64;
+    let before = await counters(a, MIRRORED);
+    await wideBatches(writers, calibration);
+    await caughtUp(a, b, MIRRORED);
+    let after = await counters(a, MIRRORED);
+    const bytesPerBatch = (after.get("Log Bytes Sent/sec")! - before.get("Log Bytes Sent/sec")!) / calibration;
+
+    await query(a.sa, `ALTER DATABASE ${MIRRORED} SET PARTNER SUSPEND`);
+    await waitForRow(a, MIRRORED, (r) => r.mirroring_state_desc === "SUSPENDED", "principal SUSPENDED");
+    // Nothing is written yet and the mirror has everything: the send queue should be empty.
+    const queuedKb = (await counters(a, MIRRORED)).get("Log Send Queue KB")!;
+    const writeStart = performance.now();
+    console.error(`catch-up: SUSPENDED (Log Send Queue KB ${queuedKb} before any write), writing from t `
+      + `${((writeStart - firstSpawn!) / 1000).toFixed(1)} s`);
+    await wideBatches(writers, Math.ceil((CATCHUP_MB * 1024 * 1024) / bytesPerBatch));
+    const writeSeconds = (performance.now() - writeStart) / 1000;
+
+    before = await counters(a, MIRRORED);
+    const start = performance.now();
+    await query(a.sa, `ALTER DATABASE ${MIRRORED} SET PARTNER RESUME`);
+    await caughtUp(a, b, MIRRORED, 240_000);
+    const seconds = (performance.now() - start) / 1000;
+    console.error(`catch-up: RESUME at t ${((start - firstSpawn!) / 1000).toFixed(1)} s, caught up after ${seconds.toFixed(2)} s`);
+    // The mirror hardened the last record, so the LOG message that carried it is counted.
+    after = await counters(a, MIRRORED);
+    await waitForRow(a, MIRRORED, synchronized, "principal SYNCHRONIZED after RESUME");
+    const mb = (name: string): number => (after.get(name)! - before.get(name)!) / (1024 * 1024);
+    return { logMb: mb("Log Bytes Sent/sec"), wireMb: mb("Log Compressed Bytes Sent/sec"), seconds, writeSeconds };
+  } finally {
+    for (const writer of writers) writer.close();
+  }
+}
+
+function print(rates: Map<string, number[]>, cpu: Map<string, Cpu[]>, shipped: Shipped[], catchup: Catchup,
+  totalSeconds: number): void {
+  const fmt = (values: number[]): string => values.map((v) => v.toFixed(0)).join(", ");
+  console.log(`client: ${CLIENT}; ${SECONDS}s per cell, median of ${ROUNDS} rounds; total ${totalSeconds.toFixed(0)} s\n`);
+  console.log("| single-row INSERT commits/s | unmirrored | SAFETY FULL | FULL / unmirrored | SAFETY OFF | OFF / unmirrored |");
+  console.log("|---|---|---|---|---|---|");
+  for (const n of CONNECTIONS) {
+    const u = median(rates.get(`unmirrored/${n}`)!);
+    const f = median(rates.get(`full/${n}`)!);
+    const o = median(rates.get(`off/${n}`)!);
+    console.log(`| ${n} connection${n > 1 ? "s" : ""} | ${u.toFixed(0)} | ${f.toFixed(0)} | ${(f / u).toFixed(2)}× `
+      + `| ${o.toFixed(0)} | ${(o / u).toFixed(2)}× |`);
+  }
+  const at32 = (config: Config): number => median(rates.get(`${config}/32`)!) / median(rates.get("unmirrored/32")!);
+  const offWorst = Math.min(...CONNECTIONS.map((n) => median(rates.get(`off/${n}`)!) / median(rates.get(`unmirrored/${n}`)!)));
+  console.log(`\ntargets: SAFETY OFF ≥ 0.90× unmirrored: ${offWorst >= 0.9 ? "met" : "NOT met"} (lowest ${offWorst.toFixed(2)}×); `
+    + `SAFETY FULL ≥ 0.60× at 32 connections: ${at32("full") >= 0.6 ? "met" : "NOT met"} (${at32("full").toFixed(2)}×)`);
+  console.log(`all rounds: ${CONNECTIONS.map((n) => `${n}: ${CONFIGS.map((c) => `${LABEL[c]} ${fmt(rates.get(`${c}/${n}`)!)}`).join(" / ")}`).join("; ")}`);
+
+  console.log("\n| CPU µs per commit (median of rounds): principal process / mirror process / bench client | unmirrored | SAFETY FULL | SAFETY OFF |");
+  console.log("|---|---|---|---|");
+  for (const n of CONNECTIONS) {
+    const cellText = (config: Config): string => {
+      const cells = cpu.get(`${config}/${n}`)!;
+      const m = (k: keyof Cpu): string => median(cells.map((c) => c[k])).toFixed(0);
+      return `${m("principal")} / ${m("mirror")} / ${m("client")}`;
+    };
+    console.log(`| ${n} connection${n > 1 ? "s" : ""} | ${CONFIGS.map(cellText).join(" | ")} |`);
+  }
+
+  console.log("\n| log shipped per transaction (median of rounds) | raw record bytes | on the wire (deltas + deflate) | wire / raw | commit delay (ms, FULL) |");
+  console.log("|---|---|---|---|---|");
+  let worstWire = 0;
+  for (const config of ["full", "off"] as const) {
+    for (const n of CONNECTIONS) {
+      const cells = shipped.filter((s) => s.config === config && s.n === n);
+      const raw = median(cells.map((s) => s.logBytes / s.commits));
+      const wire = median(cells.map((s) => s.wireBytes / s.commits));
+      worstWire = Math.max(worstWire, wire);
+      const delay = config === "full" ? median(cells.map((s) => s.delayMs / Math.max(1, s.mirrored))).toFixed(2) : "–";
+      console.log(`| ${LABEL[config]}, ${n} connection${n > 1 ? "s" : ""} | ${raw.toFixed(0)} | ${wire.toFixed(0)} `
+        + `| ${(wire / raw).toFixed(3)} | ${delay} |`);
+    }
+  }
+  console.log(`\ntarget: ≤ 500 wire bytes per single-row insert: ${worstWire <= 500 ? "met" : "NOT met"} (highest median ${worstWire.toFixed(0)})`);
+
+  console.log(`\ncatch-up after SUSPEND: ${catchup.logMb.toFixed(1)} MiB of log (${catchup.wireMb.toFixed(1)} MiB on the wire) `
+    + `written in ${catchup.writeSeconds.toFixed(1)} s (${(catchup.logMb / catchup.writeSeconds).toFixed(1)} MiB/s generated); `
+    + `RESUME to the mirror at the principal's end of log: ${catchup.seconds.toFixed(2)} s = `
+    + `**${(catchup.logMb / catchup.seconds).toFixed(1)} MiB/s of log**`);
+}
+
+await main();

@@ -44,6 +44,11 @@ export const PageKind = { WHOLE: 0, DELTA: 1 } as const;
 export interface LogStreamOptions {
   /** Most page images each end caches (both ends must agree); 0 disables deltas. */
   readonly cachePages: number;
+  /**
+   * Deflate each block when that makes it smaller (default true). A sender that compresses
+   * whole messages instead (off the event loop) turns it off; the decoder accepts both.
+   */
+  readonly deflate?: boolean;
 }
 
 export interface DecodeError {
@@ -107,9 +112,11 @@ function checkOptions(options: LogStreamOptions): number {
 
 export class LogStreamEncoder {
   private readonly cache: PageCache;
+  private readonly deflate: boolean;
 
   constructor(options: LogStreamOptions) {
     this.cache = new PageCache(checkOptions(options));
+    this.deflate = options.deflate ?? true;
   }
 
   /** Encodes one record (exact bytes: header + body, no padding) as one wire block. */
@@ -145,6 +152,7 @@ export class LogStreamEncoder {
     for (const page of pages) this.cache.put(page.pgno, page.data);
 
     const plain = out.subarray(0, pos);
+    if (!this.deflate) return Buffer.from(plain);
     const deflated = deflateRawSync(plain.subarray(BLOCK_PREFIX_BYTES), { level: 1 });
     if (deflated.length >= pos - BLOCK_PREFIX_BYTES) return Buffer.from(plain);
     const block = Buffer.allocUnsafe(BLOCK_PREFIX_BYTES + deflated.length);
@@ -172,29 +180,47 @@ export class LogStreamEncoder {
  */
 function writeDelta(out: Buffer, pos: number, base: Uint8Array, next: Uint8Array): number {
   const pageSize = next.length;
+  const a = asBuffer(next);
+  const b = asBuffer(base);
   let size = DELTA_PREFIX_BYTES;
   let runs = 0;
-  let i = 0;
+  let i = nextDifference(a, b, 0, pageSize);
   while (i < pageSize) {
-    if (next[i] === base[i]) { i++; continue; }
     const start = i;
     let end = i + 1; // one past the last differing byte of this run
     for (i++; i < pageSize && i - end < MERGE_GAP && i - start < RUN_BYTES_MAX; i++) {
-      if (next[i] !== base[i]) end = i + 1;
+      if (a[i] !== b[i]) end = i + 1;
     }
     const length = end - start;
     if (size + RUN_PREFIX_BYTES + length >= pageSize) return 0;
     out.writeUInt16LE(start, pos + size);
     out.writeUInt16LE(length, pos + size + 2);
-    out.set(next.subarray(start, end), pos + size + RUN_PREFIX_BYTES);
+    out.set(a.subarray(start, end), pos + size + RUN_PREFIX_BYTES);
     size += RUN_PREFIX_BYTES + length;
     runs++;
-    i = end;
+    i = nextDifference(a, b, end, pageSize);
   }
   // runs < pageSize / RUN_PREFIX_BYTES ≤ 16384: fits u16.
   out.writeUInt32LE(crc32(base), pos);
   out.writeUInt16LE(runs, pos + 4);
   return size;
+}
+
+/** Bytes compared at a time by memcmp before looking at single bytes (most of a page is equal). */
+const COMPARE_CHUNK_BYTES = 64;
+
+/** The first index ≥ from where the pages differ, or `end`. */
+function nextDifference(a: Buffer, b: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i += COMPARE_CHUNK_BYTES) {
+    const stop = Math.min(i + COMPARE_CHUNK_BYTES, end);
+    if (a.compare(b, i, stop, i, stop) === 0) continue;
+    for (let j = i; j < stop; j++) if (a[j] !== b[j]) return j;
+  }
+  return end;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export class LogStreamDecoder {

@@ -96,3 +96,23 @@ export function writeControl(dir: string, state: ControlState): void {
   fs.renameSync(temp, file);
   fsyncDirectory(dir);
 }
+
+/** writeControl off the event loop (the mirror seals its redo point several times a second). */
+export async function writeControlAsync(dir: string, state: ControlState): Promise<void> {
+  const file = path.join(dir, "control.json");
+  const temp = `${file}.tmp`;
+  const handle = await fs.promises.open(temp, "w");
+  try {
+    await handle.writeFile(JSON.stringify(state, null, 2) + "\n");
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.promises.rename(temp, file);
+  const directory = await fs.promises.open(dir, "r");
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}

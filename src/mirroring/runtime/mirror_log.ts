@@ -7,13 +7,15 @@ import * as fs from "node:fs";
 import { RecordFlags, RECORD_HEADER_BYTES, alignUp, decodeBody, decodeHeader } from "../../log/record.js";
 import { forEachRecordSync, type LogRecord } from "../../log/runtime/log_reader.js";
 import { LogWriter } from "../../log/runtime/log_writer.js";
-import { readControl, writeControl, type ControlState } from "../../storage/control_file.js";
+import { promisify } from "node:util";
+import { readControl, writeControlAsync, type ControlState } from "../../storage/control_file.js";
 import { databasePaths, recoverLogEnd, type DatabasePaths } from "../../storage/recovery.js";
 import { redoRecord } from "../../storage/redo.js";
 import { assert } from "../../util/assert.js";
 
 /** Records held in memory for redo; past this the redo path reads them back from the log. */
 const REDO_QUEUE_MEMORY_BYTES_MAX = 64 * 1024 * 1024;
+const fdatasync = promisify(fs.fdatasync);
 /** How often the redo point is made durable (file fsync, then control.json). */
 const REDO_SEAL_INTERVAL_MS = 250;
 
@@ -35,11 +37,14 @@ export class MirrorLog {
   private queue: LogRecord[] = [];
   private queueBytes = 0;
   private spilled = false;
+  private recordBytesAverage = 4096;
   private redoneNow: number;
   /** The last redone LSN that ends a transaction: the only kind of LSN the redo point may be. */
   private boundaryLsn: number;
   private sealedLsn: number;
   private redoScheduled = false;
+  private sealing: Promise<void> | null = null;
+  private controlWrites: Promise<void> = Promise.resolve();
   private readonly sealTimer: NodeJS.Timeout;
   private closed = false;
   private readonly unsubscribe: () => void;
@@ -51,7 +56,9 @@ export class MirrorLog {
       options.onHardened(lsn);
       this.scheduleRedo();
     });
-    this.sealTimer = setInterval(() => this.seal(), REDO_SEAL_INTERVAL_MS);
+    this.sealTimer = setInterval(() => {
+      this.seal().catch((error: Error) => options.onFatal(error));
+    }, REDO_SEAL_INTERVAL_MS);
     this.sealTimer.unref();
     // Log hardened before a restart but not yet redone is redone now.
     if (log.durableLsn > this.redoneNow) {
@@ -84,7 +91,8 @@ export class MirrorLog {
   /** Log hardened but not redone, in bytes (sys.database_mirroring.mirroring_redo_queue, counters). */
   get redoQueueBytes(): number {
     if (!this.spilled) return this.queueBytes;
-    return Math.max(0, this.log.durableLsn - this.redoneNow) * (this.queueBytes > 0 ? this.queueBytes / this.queue.length : 4096);
+    // Spilled records are not in memory: estimated from the average record size.
+    return Math.round(Math.max(0, this.log.durableLsn - this.redoneNow) * this.recordBytesAverage);
   }
 
   /**
@@ -103,6 +111,7 @@ export class MirrorLog {
     const padded = alignUp(bytes.length) === bytes.length ? bytes : Buffer.alloc(alignUp(bytes.length));
     if (padded !== bytes) bytes.copy(padded);
     this.log.append(padded, header.lsn);
+    this.recordBytesAverage += (bytes.length - this.recordBytesAverage) / 16;
     if (this.spilled) return;
     this.queue.push({ header, pages, segmentPath: "", offset: 0 });
     this.queueBytes += bytes.length;
@@ -121,7 +130,9 @@ export class MirrorLog {
       this.redo();
       if (this.redoneNow < lsn) await new Promise((resolve) => setImmediate(resolve));
     }
-    this.seal();
+    await this.sealing;
+    await this.seal();
+    await this.controlWrites;
   }
 
   private scheduleRedo(): void {
@@ -164,24 +175,38 @@ export class MirrorLog {
     if ((record.header.flags & RecordFlags.LAST) !== 0) this.boundaryLsn = record.header.lsn;
   }
 
-  /** The redo point becomes durable: the file is fsynced, then control.json says where it stands. */
-  private seal(): void {
-    if (this.closed || this.boundaryLsn === this.sealedLsn) return;
+  /**
+   * The redo point becomes durable: the file is fsynced, then control.json says where it stands.
+   * Both run on the thread pool: the event loop keeps hardening and acknowledging meanwhile.
+   */
+  private seal(): Promise<void> {
+    if (this.closed || this.boundaryLsn === this.sealedLsn) return this.sealing ?? Promise.resolve();
+    this.sealing ??= this.sealOnce().finally(() => { this.sealing = null; });
+    return this.sealing;
+  }
+
+  private async sealOnce(): Promise<void> {
     const lsn = this.boundaryLsn;
-    fs.fsyncSync(this.dbFd);
+    await fdatasync(this.dbFd);
     const progress = this.control.restore;
     this.control = { ...this.control, checkpointLsn: lsn, logBaseLsn: lsn,
       ...(progress === undefined ? {} : { restore: { ...progress, redoLsn: lsn + 1 } }) };
-    writeControl(this.paths.dir, this.control);
+    await this.persistControl();
     this.sealedLsn = lsn;
     // The mirror's log is needed only after the redo point (the principal holds its own log).
     this.log.truncateBefore(lsn + 1);
   }
 
+  /** Control writes are serialized, and each writes the newest state. */
+  private persistControl(): Promise<void> {
+    this.controlWrites = this.controlWrites.then(() => writeControlAsync(this.paths.dir, this.control));
+    return this.controlWrites;
+  }
+
   /** Adopts the principal's recovery forks (after the handshake checked ours are a prefix of them). */
   adoptForks(forks: ControlState["forks"]): void {
     this.control = { ...this.control, ...(forks === undefined ? {} : { forks }) };
-    writeControl(this.paths.dir, this.control);
+    this.persistControl().catch((error: Error) => this.options.onFatal(error));
   }
 
   /** Everything hardened is redone and sealed; the log and file are closed. Returns the control. */

@@ -221,6 +221,13 @@ export class PartnerSession {
     this.db = null;
   }
 
+  /** The mirror has the log up to its hardened LSN: the log may be truncated below it, the send queue freed. */
+  private noteMirrorHardened(): void {
+    const lsn = this.driver.state.mirrorHardenedLsn;
+    this.db?.holds.set("DATABASE_MIRRORING", lsn + 1);
+    this.shipper?.hardened(lsn);
+  }
+
   /** Mirror log callbacks (see MirrorliteHost.openMirrorLog). */
   onHardened(lsn: number): void { this.feed({ kind: "hardened", lsn }); }
   onRedone(lsn: number): void {
@@ -251,6 +258,7 @@ export class PartnerSession {
           if (effect.kind === "refuse") refusal = refusalOf(effect.number, input, this.databaseName);
           else await this.carryOut(effect);
         }
+        if (input.kind === "mirrorHardened") this.noteMirrorHardened();
         this.dropLostChannel();
         // SET PARTNER made this database a partner: hook up the principal's log or the mirror's.
         if (this.driver.state.role !== null && this.db === null && this.mirrorLog === null && !this.closed) this.attachRole();
@@ -320,7 +328,7 @@ export class PartnerSession {
       case "stopShipping": return this.shipper?.stop();
       case "hardenLog": return;
       case "acknowledgeCommitsUpTo":
-        this.db?.holds.set("DATABASE_MIRRORING", this.driver.state.mirrorHardenedLsn + 1);
+        this.noteMirrorHardened();
         return this.releaseWaiters(effect.lsn);
       case "disconnectUsers": return this.host.disconnectUsers(this.databaseName);
       case "becomePrincipal": return this.becomePrincipal();

@@ -8,7 +8,7 @@ import type { MirroringChannel } from "../../endpoint/transport.js";
 import type { MirrorliteDatabase } from "../../storage/database.js";
 import { RECORD_HEADER_BYTES } from "../../log/record.js";
 import { LogStreamEncoder } from "../log_stream.js";
-import { encodeWire } from "../wire.js";
+import { compressLogMessage, encodeWire } from "../wire.js";
 
 /** Where a record header keeps its body length (src/log/record.ts layout). */
 const BODY_BYTES_OFFSET = 40;
@@ -32,6 +32,8 @@ export class LogShipper {
   private queue: QueuedRecord[] = [];
   private queueBytes = 0;
   private nextLsn: number | null = null;
+  /** What the mirror last acknowledged: records up to here leave memory. */
+  private hardenedLsn = 0;
   private channel: MirroringChannel | null = null;
   private generation = 0;
   private wake: (() => void) | null = null;
@@ -40,16 +42,19 @@ export class LogShipper {
   private readonly detach: () => void;
 
   constructor(private readonly db: MirrorliteDatabase, private readonly onError: (error: Error) => void) {
-    this.encoder = new LogStreamEncoder({ cachePages: LOG_STREAM_CACHE_PAGES });
+    // Blocks are deflated per message, on the thread pool (compressLogMessage), not per record.
+    this.encoder = new LogStreamEncoder({ cachePages: LOG_STREAM_CACHE_PAGES, deflate: false });
     const offRecord = db.onRecord((lsn, bytes) => this.enqueue(lsn, bytes));
     const offDurable = db.log.onDurable(() => this.kick());
     this.detach = () => { offRecord(); offDurable(); };
   }
 
-  /** Log Send Queue KB: log durable or written here that the mirror does not have yet. */
+  /** Log Send Queue KB: log in memory here that has not been sent to the mirror yet. */
   unsentBytes(): number {
-    if (this.nextLsn === null) return this.queueBytes;
-    return this.queue.filter((record) => record.lsn >= this.nextLsn!).reduce((sum, record) => sum + record.bytes.length, 0);
+    const from = this.nextLsn ?? this.hardenedLsn + 1;
+    let bytes = 0;
+    for (const record of this.queue) if (record.lsn >= from) bytes += record.bytes.length;
+    return bytes;
   }
 
   /** Starts (or restarts) shipping at `lsn` on `channel`: both ends reset their page caches. */
@@ -74,6 +79,7 @@ export class LogShipper {
 
   /** The mirror hardened up to lsn: those records need not stay in memory. */
   hardened(lsn: number): void {
+    this.hardenedLsn = Math.max(this.hardenedLsn, lsn);
     let drop = 0;
     while (drop < this.queue.length && this.queue[drop]!.lsn <= lsn) this.queueBytes -= this.queue[drop++]!.bytes.length;
     if (drop > 0) this.queue = this.queue.slice(drop);
@@ -152,7 +158,8 @@ export class LogShipper {
 
   private async flush(channel: MirroringChannel, blocks: Buffer[]): Promise<void> {
     if (channel.closed) return;
-    const message = encodeWire({ kind: "log", blocks });
+    const message = await compressLogMessage(encodeWire({ kind: "log", blocks }));
+    if (channel.closed) return;
     this.counters.wireBytesSent += message.length;
     try {
       await channel.send("DATA", message);

@@ -6,10 +6,11 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import type { Connection } from "tedious";
-import { close, connect, errorNumbers, queryExplained as query } from "./support/server.js";
+import { close, connect, errorNumbers, queryExplained as query, startServer } from "./support/server.js";
 import { tempDir } from "./support/temp.js";
 import {
-  certificateExample, mirroringRow, seedMirror, setPartners, startHost, stopHost, synchronized, waitForRow, type Host,
+  certificateExample, mirroringRow, restartHost, seedMirror, setPartners, startHost, stopHost, synchronized, waitForRow,
+  type Host,
 } from "./support/mirroring.js";
 
 const temp = tempDir("mirroring-ops");
@@ -138,16 +139,37 @@ test("failover and failback, twice, under load: every acknowledged row survives"
   await waitForRow(d, DB, caughtUp(row), "mirror caught up after the last failback");
 });
 
+test("a principal killed right after announcing FAILOVER keeps users out on restart, then becomes the mirror", async () => {
+  // C is the principal again after the failbacks. Restart it with the failpoint set.
+  assert.equal(await stopHost(c), 0);
+  c.server = await startServer(c.dataDir, { MIRRORLITE_FAILPOINT: "crash-after-failover-sent" });
+  c.sa = await connect(c.server.port);
+  await waitForRow(c, DB, synchronized, "C principal SYNCHRONIZED");
+  await insert(c, 20);
+  const ended = new Promise((resolve) => c.server.child.once("exit", resolve));
+  await query(c.sa, `USE master; ALTER DATABASE ${DB} SET PARTNER FAILOVER`).catch(() => undefined);
+  await ended; // the failpoint killed C after the FAILOVER message left
+  await waitForRow(d, DB, (row) => row.mirroring_role_desc === "PRINCIPAL", "D took over");
+  await restartHost(c);
+  await waitForRow(c, DB, (row) => row.mirroring_role_desc === "MIRROR" && synchronized(row), "C is the mirror");
+  assert.match(c.server.output(), /restarted during a failover: users wait/);
+  const principal = await waitForRow(d, DB, synchronized, "D principal SYNCHRONIZED");
+  await waitForRow(c, DB, caughtUp(principal), "C caught up");
+  const rows = (await query(d.sa, `USE ${DB}; SELECT COUNT(*) AS n FROM items WHERE id >= ${nextId - 20}`)).rows.at(-1)!;
+  assert.equal(rows[0]!.n, 20);
+});
+
 test("SET PARTNER OFF: the session is gone on both sides, the mirror stays RESTORING and can be recovered", async () => {
-  await query(c.sa, `ALTER DATABASE ${DB} SET PARTNER OFF`);
-  await waitForRow(c, DB, (row) => row.mirroring_role_desc === null, "principal unmirrored");
-  await waitForRow(d, DB, (row) => row.mirroring_role_desc === null, "mirror unmirrored");
-  const state = await query(d.sa, `SELECT state_desc FROM sys.databases WHERE name = '${DB}'`);
+  // D is the principal now, C the mirror.
+  await query(d.sa, `ALTER DATABASE ${DB} SET PARTNER OFF`);
+  await waitForRow(d, DB, (row) => row.mirroring_role_desc === null, "principal unmirrored");
+  await waitForRow(c, DB, (row) => row.mirroring_role_desc === null, "mirror unmirrored");
+  const state = await query(c.sa, `SELECT state_desc FROM sys.databases WHERE name = '${DB}'`);
   assert.equal(state.rows[0]![0]!.state_desc, "RESTORING");
-  const expected = (await query(c.sa, `USE ${DB}; SELECT COUNT(*) AS n FROM items`)).rows.at(-1)![0]!.n;
-  await query(d.sa, `RESTORE DATABASE ${DB} WITH RECOVERY`);
-  const recovered = (await query(d.sa, `USE ${DB}; SELECT COUNT(*) AS n FROM items`)).rows.at(-1)![0]!.n;
+  const expected = (await query(d.sa, `USE ${DB}; SELECT COUNT(*) AS n FROM items`)).rows.at(-1)![0]!.n;
+  await query(c.sa, `RESTORE DATABASE ${DB} WITH RECOVERY`);
+  const recovered = (await query(c.sa, `USE ${DB}; SELECT COUNT(*) AS n FROM items`)).rows.at(-1)![0]!.n;
   assert.equal(recovered, expected);
-  // Unmirrored again: the recovery model may change, and FAILOVER says there is no session.
-  assert.deepEqual(await errorNumbers(query(c.sa, `ALTER DATABASE ${DB} SET PARTNER FAILOVER`)), [1416]);
+  // Unmirrored again: FAILOVER says there is no session.
+  assert.deepEqual(await errorNumbers(query(d.sa, `ALTER DATABASE ${DB} SET PARTNER FAILOVER`)), [1416]);
 });

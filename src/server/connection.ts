@@ -230,7 +230,8 @@ export class TdsConnection {
     const target = this.instance.database(databaseName);
     if (target === null && this.instance.options.routeMirrorLogins === true
       && this.instance.mirroring.session(databaseName)?.principalTdsAddress != null) return "route";
-    if (target === null || !await this.instance.canAccess(entry, target.entry.id)) {
+    if (target === null || this.instance.mirroring.blocksUsers(target.entry.name)
+      || !await this.instance.canAccess(entry, target.entry.id)) {
       this.logLoginFailure(login.userName, { state: target === null ? 38 : 40,
         text: `Failed to open the explicitly specified database '${databaseName}'.` });
       return [new SqlError("LOGIN_DATABASE_UNAVAILABLE", [databaseName]),

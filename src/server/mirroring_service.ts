@@ -23,6 +23,7 @@ import { assert } from "../util/assert.js";
 import type { Instance } from "./instance.js";
 
 const SESSION_FILE = "mirroring.json";
+const FAILOVER_INTENT_FILE = "failover-intent";
 const HELLO_TIMEOUT_MS = 10_000;
 const MIRROR_SEGMENT_BYTES = 64 * 1024 * 1024;
 
@@ -40,7 +41,10 @@ export class MirroringService implements PartnerHost {
       if (record === null) continue;
       const endOfLogLsn = this.instance.database(entry.name)?.db.log.durableLsn ?? 0;
       const state = restoreSession(record, { ticksPerSecond: this.ticksPerSecond, endOfLogLsn });
-      this.sessions.set(key(entry.name), new PartnerSession(state, this));
+      const handingOver = record.role === MirroringRole.PRINCIPAL
+        && fs.existsSync(path.join(this.instance.engine.databaseDir(entry.name), FAILOVER_INTENT_FILE));
+      if (handingOver) this.log(entry.name, "restarted during a failover: users wait until the partner says who is principal.");
+      this.sessions.set(key(entry.name), new PartnerSession(state, this, handingOver));
     }
   }
 
@@ -132,7 +136,10 @@ export class MirroringService implements PartnerHost {
     const refusal = session === null ? { number: 1416, args: [hello.databaseName] }
       : mirrorSideRefusal(this.hello(hello.databaseName), hello);
     if (refusal !== null || session === null) {
-      this.log(hello.databaseName, `refused a mirroring connection from ${channel.remoteAddress}: error ${refusal!.number}`);
+      const ours = this.hello(hello.databaseName);
+      this.log(hello.databaseName, `refused a mirroring connection from ${channel.remoteAddress}: error ${refusal!.number} `
+        + `(our end of log ${ours.endOfLogLsn}, forks ${forkList(ours.forks)}; the partner's end of log ${hello.endOfLogLsn}, `
+        + `first LSN ${hello.firstLogLsn ?? "none"}, forks ${forkList(hello.forks)})`);
       void channel.send("DATA", encodeWire({ kind: "refuse", refusal: refusal! }));
       setTimeout(() => channel.close("refused"), 100).unref();
       return;
@@ -179,8 +186,9 @@ export class MirroringService implements PartnerHost {
     const session = this.session(databaseName);
     const open = this.instance.database(databaseName);
     const restoring = entry === undefined ? null : this.instance.restoringControl(entry.id);
-    const control: ControlState | null = open?.db.controlState ?? restoring;
     const mirrorLog = session?.mirror ?? null;
+    // A mirror's own control state is the current one (it adopts the principal's forks).
+    const control: ControlState | null = open?.db.controlState ?? mirrorLog?.controlState ?? restoring;
     const endOfLogLsn = open !== null ? open.db.log.durableLsn
       : mirrorLog?.hardenedLsn ?? (restoring === null ? 0 : (restoring.restore?.redoLsn ?? 1) - 1);
     return {
@@ -197,6 +205,27 @@ export class MirroringService implements PartnerHost {
     if (entry === undefined || entry.state !== "STARTED") throw new SqlError("PARTNER_UNREACHABLE", [address]);
     const endpoint = this.instance.mirroringEndpoint;
     return connectEndpoint(address, endpoint.identity(entry), endpoint.policy(entry), { timeoutMs: HELLO_TIMEOUT_MS });
+  }
+
+  failoverIntent(databaseName: string, on: boolean): void {
+    const dir = this.instance.engine.databaseDir(databaseName);
+    const file = path.join(dir, FAILOVER_INTENT_FILE);
+    if (on) {
+      const fd = fs.openSync(file, "w");
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else {
+      fs.rmSync(file, { force: true });
+    }
+    fsyncDirectory(dir);
+  }
+
+  /** No user may enter the database while a failover from here is unresolved. */
+  blocksUsers(databaseName: string): boolean {
+    return this.session(databaseName)?.blocksUsers ?? false;
   }
 
   disconnectUsers(databaseName: string): Promise<void> {
@@ -245,6 +274,10 @@ export class MirroringService implements PartnerHost {
   log(databaseName: string, text: string): void {
     process.stderr.write(`mirrorlite: Database mirroring for database "${databaseName}": ${text}\n`);
   }
+}
+
+function forkList(forks: readonly RecoveryFork[]): string {
+  return forks.map((fork) => `${fork.epoch}@${fork.firstLsn}`).join(",");
 }
 
 function key(name: string): string {

@@ -181,6 +181,7 @@ export class TsqlSession {
       throw new SqlError("DATABASE_DOES_NOT_EXIST", [statement.database]);
     }
     if (target.entry.id === this.databaseId) return this.announceDatabase(tokens, done, target.entry.name);
+    if (this.instance.mirroring.blocksUsers(target.entry.name)) throw new SqlError("DB_IN_TRANSITION", [target.entry.name]);
     if (!await this.instance.canAccess(this.login, target.entry.id)) {
       throw new SqlError("DATABASE_ACCESS_DENIED", [this.login.name, target.entry.name]);
     }

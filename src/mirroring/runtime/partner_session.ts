@@ -7,7 +7,7 @@ import type { Frame } from "../../endpoint/frames.js";
 import type { MirrorliteDatabase } from "../../storage/database.js";
 import type { ControlState } from "../../storage/control_file.js";
 import { SqlError } from "../../errors/sql_error.js";
-import { MirroringRole } from "../codes.js";
+import { MirroringRole, MirroringState } from "../codes.js";
 import { SessionDriver } from "../driver.js";
 import { mirroringErrorName, type MirroringErrorNumber } from "../errors.js";
 import { LogStreamDecoder, isDecodeError } from "../log_stream.js";
@@ -30,6 +30,8 @@ export interface PartnerHost {
   /** Dials the partner's endpoint (principal role); rejects with SqlError 1418. */
   dial(address: string): Promise<MirroringChannel>;
   disconnectUsers(databaseName: string): Promise<void>;
+  /** Persists (fsync) or removes the marker of a failover this principal announced. */
+  failoverIntent(databaseName: string, on: boolean): void;
   /** Mirror → principal at the failover LSN: recover the database onto a new fork and open it. */
   becomePrincipal(databaseName: string, mirrorLog: MirrorLog, failoverLsn: number): Promise<MirrorliteDatabase>;
   /** Principal → mirror: close the database under the write lock we hold; it is RESTORING after. */
@@ -41,6 +43,17 @@ export interface PartnerHost {
 
 interface CommitWaiter { readonly lsn: number; readonly resolve: () => void }
 interface Queued { readonly input: SessionInput; readonly done?: (refusal: SqlError | null) => void }
+
+/**
+ * Crash tests: MIRRORLITE_FAILPOINT=crash-after-failover-sent kills this process (SIGKILL) just
+ * after the FAILOVER message left, the one moment a principal cannot know whether it handed over.
+ */
+const FAILPOINT = process.env.MIRRORLITE_FAILPOINT ?? "";
+
+function crashSoon(): void {
+  // One turn of the event loop lets the message reach the socket; the answer cannot be read.
+  setImmediate(() => process.kill(process.pid, "SIGKILL"));
+}
 
 const FROM_PARTNER = new Set<SessionInput["kind"]>(["messageFromPartner", "mirrorHardened", "failoverRequested"]);
 
@@ -61,6 +74,8 @@ export class PartnerSession {
   private readonly ticker: NodeJS.Timeout;
   private dialing = false;
   private knownPartnerTds: string | null = null;
+  /** A FAILOVER from here is under way or unresolved (persisted as the failover intent). */
+  private handingOver: boolean;
   private lastDialMs = 0;
   private closed = false;
   private offDurable: (() => void) | null = null;
@@ -71,8 +86,9 @@ export class PartnerSession {
   /** Transaction delay (ms) and mirrored write transactions, for the performance counters. */
   readonly counters = { transactionDelayMs: 0, mirroredTransactions: 0 };
 
-  constructor(state: SessionState, private readonly host: PartnerHost) {
+  constructor(state: SessionState, private readonly host: PartnerHost, handingOver = false) {
     this.driver = new SessionDriver(state);
+    this.handingOver = handingOver;
     this.ticker = setInterval(() => this.onTick(), 1000 / host.ticksPerSecond);
     this.ticker.unref();
     this.attachRole();
@@ -121,12 +137,37 @@ export class PartnerSession {
     try {
       await db.log.waitDurable(db.log.lastLsn);
       await this.command({ kind: "localDurable", lsn: db.log.durableLsn }).catch(() => undefined);
+      // Durable before the mirror may hear of it: a principal that crashes after announcing the
+      // failover must not serve again on restart until its partner says who is principal.
+      this.host.failoverIntent(this.databaseName, true);
+      this.handingOver = true;
       await this.command({ kind: "failover" });
     } catch (error) {
-      this.failoverLock = null;
-      db.writeLock.release(owner);
+      this.abandonHandover();
       throw error;
     }
+  }
+
+  /** Users may not use the database while a failover from here is unresolved (952 / 4060). */
+  get blocksUsers(): boolean {
+    return this.handingOver;
+  }
+
+  /** The failover did not happen (refused, or the partner came back still our mirror): serve again. */
+  private abandonHandover(): void {
+    if (this.failoverLock !== null && this.db !== null) this.db.writeLock.release(this.failoverLock);
+    this.failoverLock = null;
+    if (this.handingOver) this.host.failoverIntent(this.databaseName, false);
+    this.handingOver = false;
+  }
+
+  /** After each step: a principal back in a running state with its mirror has not handed over. */
+  private settleHandover(): void {
+    const state = this.driver.state;
+    if (!this.handingOver || state.role !== MirroringRole.PRINCIPAL || !state.connected) return;
+    if (state.state === MirroringState.PENDING_FAILOVER || state.state === MirroringState.DISCONNECTED) return;
+    this.host.log(this.databaseName, "the partner is still the mirror: the failover did not happen, serving again.");
+    this.abandonHandover();
   }
 
   /** A channel for this database: ours (dialed) or the partner's (accepted, HELLO already read). */
@@ -201,6 +242,7 @@ export class PartnerSession {
     } else if (role === MirroringRole.MIRROR && this.mirrorLog === null) {
       const mirrorLog = this.host.openMirrorLog(this.databaseName, this);
       this.mirrorLog = mirrorLog;
+      if (this.partnerHello?.role === MirroringRole.PRINCIPAL) mirrorLog.adoptForks(this.partnerHello.forks);
       // After a restart the machine learns where our log ends from the log itself (after a
       // role change, the rewind's completion tells it).
       if (this.driver.state.rewinding) return;
@@ -259,6 +301,7 @@ export class PartnerSession {
           else await this.carryOut(effect);
         }
         if (input.kind === "mirrorHardened") this.noteMirrorHardened();
+        this.settleHandover();
         this.dropLostChannel();
         // SET PARTNER made this database a partner: hook up the principal's log or the mirror's.
         if (this.driver.state.role !== null && this.db === null && this.mirrorLog === null && !this.closed) this.attachRole();
@@ -321,7 +364,10 @@ export class PartnerSession {
   private async carryOut(effect: SessionEffect): Promise<void> {
     switch (effect.kind) {
       case "persist": return this.host.persist(this.databaseName, effect.session);
-      case "send": return this.send({ kind: "session", message: effect.message });
+      case "send":
+        this.send({ kind: "session", message: effect.message });
+        if (effect.message.kind === "failover" && FAILPOINT === "crash-after-failover-sent") crashSoon();
+        return;
       case "shipLogFrom":
         if (this.channel !== null && this.shipper !== null) this.shipper.start(effect.lsn, this.channel);
         return;
@@ -346,6 +392,7 @@ export class PartnerSession {
     this.mirrorLog = null;
     this.db = await this.host.becomePrincipal(this.databaseName, mirrorLog, this.driver.state.failoverLsn);
     this.attachRole();
+    this.send({ kind: "hello", hello: { ...this.host.hello(this.databaseName), role: MirroringRole.PRINCIPAL } });
   }
 
   private async becomeMirror(failoverLsn: number): Promise<void> {
@@ -356,6 +403,8 @@ export class PartnerSession {
     this.detachRole();
     this.releaseWaiters();
     await this.host.becomeMirror(this.databaseName, db, owner, failoverLsn);
+    if (this.handingOver) this.host.failoverIntent(this.databaseName, false);
+    this.handingOver = false;
     this.attachRole();
     this.feed({ kind: "roleChangeDurable" });
   }
@@ -414,7 +463,15 @@ export class PartnerSession {
   }
 
   private onHello(channel: MirroringChannel, hello: Hello): void {
-    if (this.partnerHello !== null || channel !== this.channel) return;
+    if (channel !== this.channel) return;
+    if (this.partnerHello !== null) {
+      // A new principal introduces itself again after a role change: its recovery forks now
+      // include the one it started at the failover LSN, which the mirror must hold too.
+      this.partnerHello = hello;
+      this.knownPartnerTds = hello.tdsAddress;
+      if (hello.role === MirroringRole.PRINCIPAL) this.mirrorLog?.adoptForks(hello.forks);
+      return;
+    }
     if (hello.role === null) {
       channel.close("the partner has no session for this database");
       return;

@@ -120,6 +120,16 @@ test("10,000 SAFETY FULL commits from 8 connections; manual failover keeps every
   const mirror = await mirroringRow(b, DB);
   assert.equal(principal.mirroring_state_desc, "SYNCHRONIZED");
   assert.equal(mirror.mirroring_end_of_log_lsn, principal.mirroring_end_of_log_lsn);
+  // The counters saw it: every commit waited for the mirror, and the log travelled compressed.
+  const counters = Object.fromEntries((await query(a.sa, `SELECT RTRIM(counter_name) AS name, cntr_value
+    FROM sys.dm_os_performance_counters WHERE object_name = 'SQLServer:Database Mirroring' AND instance_name = '${DB}'`))
+    .rows[0]!.map((row) => [row.name, Number(row.cntr_value)]));
+  assert.ok(counters["Mirrored Write Transactions/sec"]! >= 10_000, JSON.stringify(counters));
+  assert.ok(counters["Log Compressed Bytes Sent/sec"]! < counters["Log Bytes Sent/sec"]! / 4, JSON.stringify(counters));
+  assert.ok(counters["Log Compressed Bytes Sent/sec"]! / 10_000 < 500, "over 500 bytes on the wire per single-row insert");
+  const connections = await query(a.sa, `SELECT state_desc, encryption_algorithm_desc, login_state_desc
+    FROM sys.dm_db_mirroring_connections`);
+  assert.deepEqual(connections.rows[0], [{ state_desc: "CONNECTED", encryption_algorithm_desc: "AES", login_state_desc: "ONLINE" }]);
 
   await query(a.sa, `USE master; ALTER DATABASE ${DB} SET PARTNER FAILOVER`);
   const newPrincipal = await waitForRow(b, DB, (row) => row.mirroring_role_desc === "PRINCIPAL" && synchronized(row), "B principal");

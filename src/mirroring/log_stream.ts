@@ -75,6 +75,9 @@ const MAX_PAGES = Math.floor(RECORD_BODY_BYTES_MAX / (4 + 512));
 /** Longest inner block a valid record can produce: bounds inflation of a hostile block. */
 const INNER_BYTES_MAX = RECORD_HEADER_BYTES + RECORD_BODY_BYTES_MAX + MAX_PAGES;
 
+/** Cached pages may be views into record buffers up to this size (a few pages each). */
+const SHARED_RECORD_BYTES_MAX = 64 * 1024;
+
 /** Identical on both ends: same operations in the same order give the same contents. */
 class PageCache {
   private readonly pages = new Map<number, Uint8Array>();
@@ -84,11 +87,15 @@ class PageCache {
     return this.pages.get(pgno);
   }
 
-  /** Stores a private copy of `image` as the most recently used entry. */
+  /**
+   * Stores `image` as the most recently used entry: a view when it lives in a small record
+   * buffer (records are never modified after they are built), a private copy when keeping the
+   * view would pin a large buffer.
+   */
   put(pgno: number, image: Uint8Array): void {
     if (this.limit === 0) return;
     this.pages.delete(pgno);
-    this.pages.set(pgno, new Uint8Array(image));
+    this.pages.set(pgno, image.buffer.byteLength <= SHARED_RECORD_BYTES_MAX ? image : new Uint8Array(image));
     if (this.pages.size > this.limit) {
       const oldest = this.pages.keys().next().value as number;
       this.pages.delete(oldest);
@@ -209,12 +216,19 @@ function writeDelta(out: Buffer, pos: number, base: Uint8Array, next: Uint8Array
 /** Bytes compared at a time by memcmp before looking at single bytes (most of a page is equal). */
 const COMPARE_CHUNK_BYTES = 64;
 
-/** The first index ≥ from where the pages differ, or `end`. */
+/** Bytes compared per call at the first level: most of a page is equal, most calls end here. */
+const COMPARE_SPAN_BYTES = 1024;
+
+/** The first index ≥ from where the pages differ, or `end`: memcmp by spans, then chunks, then bytes. */
 function nextDifference(a: Buffer, b: Buffer, from: number, end: number): number {
-  for (let i = from; i < end; i += COMPARE_CHUNK_BYTES) {
-    const stop = Math.min(i + COMPARE_CHUNK_BYTES, end);
-    if (a.compare(b, i, stop, i, stop) === 0) continue;
-    for (let j = i; j < stop; j++) if (a[j] !== b[j]) return j;
+  for (let span = from; span < end; span += COMPARE_SPAN_BYTES) {
+    const spanEnd = Math.min(span + COMPARE_SPAN_BYTES, end);
+    if (a.compare(b, span, spanEnd, span, spanEnd) === 0) continue;
+    for (let i = span; i < spanEnd; i += COMPARE_CHUNK_BYTES) {
+      const stop = Math.min(i + COMPARE_CHUNK_BYTES, spanEnd);
+      if (a.compare(b, i, stop, i, stop) === 0) continue;
+      for (let j = i; j < stop; j++) if (a[j] !== b[j]) return j;
+    }
   }
   return end;
 }

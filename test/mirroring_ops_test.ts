@@ -159,6 +159,41 @@ test("a principal killed right after announcing FAILOVER keeps users out on rest
   assert.equal(rows[0]!.n, 20);
 });
 
+/** Restarts a host with a failpoint set (a clean stop first); `exited` settles when the failpoint killed it. */
+async function restartWithFailpoint(host: Host, failpoint: string): Promise<{ exited: Promise<unknown> }> {
+  assert.equal(await stopHost(host), 0);
+  host.server = await startServer(host.dataDir, { MIRRORLITE_FAILPOINT: failpoint });
+  host.sa = await connect(host.server.port);
+  const child = host.server.child;
+  return { exited: new Promise((resolve) => child.once("exit", resolve)) };
+}
+
+test("a crash between persisting a new role and acting on it is finished at restart, on either partner", async () => {
+  // D is the principal, C the mirror. C dies right after it persisted the principal role.
+  let { exited } = await restartWithFailpoint(c, "crash-before-become-principal");
+  await waitForRow(c, DB, synchronized, "C mirror SYNCHRONIZED");
+  await insert(d, 10);
+  await query(d.sa, `USE master; ALTER DATABASE ${DB} SET PARTNER FAILOVER`);
+  await exited;
+  await restartHost(c);
+  assert.match(c.server.output(), /finishing the change to the principal role/);
+  let principal = await waitForRow(c, DB, (row) => row.mirroring_role_desc === "PRINCIPAL" && synchronized(row), "C principal");
+  await waitForRow(d, DB, caughtUp(principal), "D mirror caught up");
+  await insert(c, 10);
+
+  // C is the principal and dies right after it persisted the mirror role.
+  ({ exited } = await restartWithFailpoint(c, "crash-before-become-mirror"));
+  await waitForRow(c, DB, synchronized, "C principal SYNCHRONIZED");
+  await query(c.sa, `USE master; ALTER DATABASE ${DB} SET PARTNER FAILOVER`).catch(() => undefined);
+  await exited;
+  await restartHost(c);
+  assert.match(c.server.output(), /finishing the change to the mirror role/);
+  principal = await waitForRow(d, DB, (row) => row.mirroring_role_desc === "PRINCIPAL" && synchronized(row), "D principal");
+  await waitForRow(c, DB, caughtUp(principal), "C mirror caught up");
+  const rows = (await query(d.sa, `USE ${DB}; SELECT COUNT(*) AS n FROM items WHERE id >= ${nextId - 20}`)).rows.at(-1)!;
+  assert.equal(rows[0]!.n, 20);
+});
+
 test("SET PARTNER OFF: the session is gone on both sides, the mirror stays RESTORING and can be recovered", async () => {
   // D is the principal now, C the mirror.
   await query(d.sa, `ALTER DATABASE ${DB} SET PARTNER OFF`);

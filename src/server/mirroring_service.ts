@@ -35,16 +35,39 @@ export class MirroringService implements PartnerHost {
   constructor(private readonly instance: Instance) {}
 
   /** At start: every database with a persisted session gets its session back, not connected. */
-  start(): void {
+  async start(): Promise<void> {
     for (const entry of this.instance.catalog.databases()) {
       const record = readSessionFile(this.instance.engine.databaseDir(entry.name));
       if (record === null) continue;
+      await this.finishRoleChange(entry.name, record);
       const endOfLogLsn = this.instance.database(entry.name)?.db.log.durableLsn ?? 0;
       const state = restoreSession(record, { ticksPerSecond: this.ticksPerSecond, endOfLogLsn });
       const handingOver = record.role === MirroringRole.PRINCIPAL
         && fs.existsSync(path.join(this.instance.engine.databaseDir(entry.name), FAILOVER_INTENT_FILE));
       if (handingOver) this.log(entry.name, "restarted during a failover: users wait until the partner says who is principal.");
       this.sessions.set(key(entry.name), new PartnerSession(state, this, handingOver));
+    }
+  }
+
+  /**
+   * A crash between persisting a new role and acting on it (the session file says MIRROR but the
+   * database is ONLINE, or PRINCIPAL but it is RESTORING) is finished now, before any user or
+   * partner can reach the database.
+   */
+  private async finishRoleChange(databaseName: string, record: PersistedSession): Promise<void> {
+    const open = this.instance.database(databaseName);
+    const entry = this.instance.catalog.database(databaseName)!;
+    if (record.role === MirroringRole.MIRROR && open !== null) {
+      this.log(databaseName, `finishing the change to the mirror role at failover LSN ${record.failoverLsn} (interrupted by a restart).`);
+      const owner = {};
+      await open.db.writeLock.acquire(owner, -1);
+      await this.becomeMirror(databaseName, open.db, owner, record.failoverLsn);
+    } else if (record.role === MirroringRole.PRINCIPAL && this.instance.restoringControl(entry.id) !== null) {
+      this.log(databaseName, `finishing the change to the principal role at failover LSN ${record.failoverLsn} (interrupted by a restart).`);
+      const mirrorLog = MirrorLog.open(this.instance.engine.databaseDir(databaseName), {
+        segmentBytes: MIRROR_SEGMENT_BYTES, onFatal: fatalExit, onHardened: () => undefined, onRedone: () => undefined,
+      });
+      await this.becomePrincipal(databaseName, mirrorLog, record.failoverLsn);
     }
   }
 

@@ -45,8 +45,10 @@ interface CommitWaiter { readonly lsn: number; readonly resolve: () => void }
 interface Queued { readonly input: SessionInput; readonly done?: (refusal: SqlError | null) => void }
 
 /**
- * Crash tests: MIRRORLITE_FAILPOINT=crash-after-failover-sent kills this process (SIGKILL) just
- * after the FAILOVER message left, the one moment a principal cannot know whether it handed over.
+ * Crash tests: MIRRORLITE_FAILPOINT kills this process (SIGKILL) at a moment of a role change:
+ * crash-after-failover-sent just after the FAILOVER message left (the principal cannot know
+ * whether it handed over); crash-before-become-principal / crash-before-become-mirror after the
+ * new role is persisted and before the database follows it.
  */
 const FAILPOINT = process.env.MIRRORLITE_FAILPOINT ?? "";
 
@@ -377,8 +379,12 @@ export class PartnerSession {
         this.noteMirrorHardened();
         return this.releaseWaiters(effect.lsn);
       case "disconnectUsers": return this.host.disconnectUsers(this.databaseName);
-      case "becomePrincipal": return this.becomePrincipal();
-      case "becomeMirror": return this.becomeMirror(effect.rewindToLsn);
+      case "becomePrincipal":
+        if (FAILPOINT === "crash-before-become-principal") process.kill(process.pid, "SIGKILL");
+        return this.becomePrincipal();
+      case "becomeMirror":
+        if (FAILPOINT === "crash-before-become-mirror") process.kill(process.pid, "SIGKILL");
+        return this.becomeMirror(effect.rewindToLsn);
       case "removeSession": return this.remove();
       case "log":
         if (process.env.MIRRORLITE_TRACE_MIRRORING === "1") this.host.log(this.databaseName, `${effect.rule}: ${effect.why}`);

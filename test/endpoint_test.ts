@@ -16,23 +16,11 @@ import { Connection } from "tedious";
 import { spawnSync } from "node:child_process";
 import { MAIN, SA_PASSWORD, close, connect, errorNumbers, query as rawQuery, queryExplained as query, startServer, type Server } from "./support/server.js";
 import { tempDir } from "./support/temp.js";
+import { freeEndpointPort } from "../src/endpoint/free_port.js";
 
 const temp = tempDir("endpoint");
 const file = (name: string): string => path.join(temp.dir, name);
 const instances: Record<string, { server: Server; port: number; sa: Connection }> = {};
-
-/** A free port in SQL Server's endpoint range (the kernel's ephemeral ports are above it). */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = net.createServer();
-      probe.once("error", () => resolve(false));
-      probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-}
 
 function connectAs(port: number, userName: string, password: string, database?: string): Promise<Connection> {
   return new Promise((resolve, reject) => {
@@ -77,7 +65,7 @@ async function check(host: string, target: string, extra = ""): Promise<{ step: 
 before(async () => {
   for (const host of ["HOST_A", "HOST_B", "HOST_C"]) {
     const server = await startServer(path.join(temp.dir, host));
-    instances[host] = { server, port: await freePort(), sa: await connect(server.port) };
+    instances[host] = { server, port: await freeEndpointPort(), sa: await connect(server.port) };
   }
   await outbound("HOST_A", instances.HOST_A!.port);
   await outbound("HOST_B", instances.HOST_B!.port);

@@ -13,7 +13,7 @@ import { NO_WAL_POSITION, RECORD_HEADER_BYTES, RecordFlags, decodeBody, decodeHe
 import { EMPTY_PAGE_MAP, firstPageDifference, redoIntoPageMap, type PageMap } from "../src/mirroring/page_redo.js";
 import { pagesToFetch, rewindNeedsNoPages, rewindPlan } from "../src/mirroring/rewind.js";
 import { SimFailure } from "../src/mirroring/sim/failure.js";
-import { Prng } from "../src/mirroring/sim/prng.js";
+import { Prng } from "../src/util/prng.js";
 import { runSeed, type SimResult } from "../src/mirroring/sim/simulator.js";
 import { newStats, type SimStats } from "../src/mirroring/sim/stats.js";
 import { sessionRules } from "../src/mirroring/session.js";

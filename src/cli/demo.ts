@@ -6,11 +6,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Connection, Request } from "tedious";
+import { freeEndpointPort } from "../endpoint/free_port.js";
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.js");
 const DB = "shop";
@@ -178,19 +178,6 @@ async function stopHost(host: DemoHost): Promise<void> {
   const exited = new Promise((resolve) => host.child.once("exit", resolve));
   process.kill(host.child.pid!, "SIGTERM");
   await exited;
-}
-
-/** A free port in SQL Server's endpoint range (1024–32767; the kernel's ephemeral ports are above). */
-async function freeEndpointPort(): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = net.createServer();
-      probe.once("error", () => resolve(false));
-      probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
 }
 
 function connect(port: number, password: string, database?: string): Promise<Connection> {

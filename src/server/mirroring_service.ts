@@ -10,7 +10,6 @@ import type { MirroringChannel } from "../endpoint/transport.js";
 import { connectEndpoint } from "../endpoint/transport.js";
 import type { Frame } from "../endpoint/frames.js";
 import { SqlError } from "../errors/sql_error.js";
-import { fsyncDirectory } from "../log/runtime/log_writer.js";
 import { MirroringRole } from "../mirroring/codes.js";
 import { createSession, restoreSession, type PersistedSession } from "../mirroring/session.js";
 import { MirrorLog } from "../mirroring/runtime/mirror_log.js";
@@ -18,6 +17,7 @@ import { PartnerSession, type PartnerHost } from "../mirroring/runtime/partner_s
 import { decodeWire, encodeWire, WireKind, type Hello, type Refusal } from "../mirroring/wire.js";
 import { writeControl, type ControlState, type RecoveryFork } from "../storage/control_file.js";
 import type { MirrorliteDatabase } from "../storage/database.js";
+import { removeFileDurably, writeFileDurably } from "../storage/durable_file.js";
 import { fatalExit } from "../storage/engine.js";
 import { assert } from "../util/assert.js";
 import type { Instance } from "./instance.js";
@@ -174,21 +174,8 @@ export class MirroringService implements PartnerHost {
 
   persist(databaseName: string, session: PersistedSession | null): void {
     const dir = this.instance.engine.databaseDir(databaseName);
-    const file = path.join(dir, SESSION_FILE);
-    if (session === null) {
-      fs.rmSync(file, { force: true });
-    } else {
-      const temp = `${file}.tmp`;
-      const fd = fs.openSync(temp, "w");
-      try {
-        fs.writeSync(fd, JSON.stringify(session, null, 2) + "\n");
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(temp, file);
-    }
-    fsyncDirectory(dir);
+    if (session === null) removeFileDurably(dir, SESSION_FILE);
+    else writeFileDurably(dir, SESSION_FILE, JSON.stringify(session, null, 2) + "\n");
   }
 
   openDatabase(databaseName: string): MirrorliteDatabase | null {
@@ -232,18 +219,8 @@ export class MirroringService implements PartnerHost {
 
   failoverIntent(databaseName: string, on: boolean): void {
     const dir = this.instance.engine.databaseDir(databaseName);
-    const file = path.join(dir, FAILOVER_INTENT_FILE);
-    if (on) {
-      const fd = fs.openSync(file, "w");
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-    } else {
-      fs.rmSync(file, { force: true });
-    }
-    fsyncDirectory(dir);
+    if (on) writeFileDurably(dir, FAILOVER_INTENT_FILE, "");
+    else removeFileDurably(dir, FAILOVER_INTENT_FILE);
   }
 
   /** No user may enter the database while a failover from here is unresolved. */

@@ -2,7 +2,7 @@
 // atomically (temp file, fsync, rename, fsync directory), so a crash leaves the old or the new.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fsyncDirectory } from "../log/runtime/log_writer.js";
+import { writeFileDurably } from "./durable_file.js";
 
 export type RecoveryModel = "FULL" | "SIMPLE" | "BULK_LOGGED";
 
@@ -84,17 +84,7 @@ export function readControl(dir: string): ControlState {
 }
 
 export function writeControl(dir: string, state: ControlState): void {
-  const file = path.join(dir, "control.json");
-  const temp = `${file}.tmp`;
-  const fd = fs.openSync(temp, "w");
-  try {
-    fs.writeSync(fd, JSON.stringify(state, null, 2) + "\n");
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temp, file);
-  fsyncDirectory(dir);
+  writeFileDurably(dir, "control.json", JSON.stringify(state, null, 2) + "\n");
 }
 
 /** writeControl off the event loop (the mirror seals its redo point several times a second). */

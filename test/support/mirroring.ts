@@ -3,10 +3,12 @@
 // and inbound (login, user, certificate FROM FILE, GRANT CONNECT) on each host, a full and a log
 // backup of the principal restored WITH NORECOVERY on the mirror, then SET PARTNER on the mirror
 // and on the principal. Test support, not a test.
-import * as net from "node:net";
 import * as path from "node:path";
 import type { Connection } from "tedious";
+import { freeEndpointPort } from "../../src/endpoint/free_port.js";
 import { close, connect, queryExplained as query, startServer, type Server } from "./server.js";
+
+export { freeEndpointPort };
 
 export interface Host {
   readonly name: string;
@@ -16,19 +18,6 @@ export interface Host {
   readonly args?: readonly string[];
   server: Server;
   sa: Connection;
-}
-
-/** A free port in SQL Server's endpoint range (the kernel's ephemeral ports are above it). */
-export async function freeEndpointPort(): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = net.createServer();
-      probe.once("error", () => resolve(false));
-      probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
 }
 
 export async function startHost(dir: string, name: string, args: readonly string[] = []): Promise<Host> {

@@ -4,20 +4,9 @@
 // tagged "<name>:<rows>" into `acks`, so a checker can tell a whole transaction from half of one.
 import type { MirrorliteDatabase } from "../../src/storage/database.js";
 import type { Session } from "../../src/storage/session.js";
+import { Prng } from "../../src/util/prng.js";
 
-/** Small seeded generator (never Math.random in a replayable test). */
-export class Prng {
-  private state: number;
-  constructor(seed: number) { this.state = seed >>> 0; }
-  next(): number {
-    this.state = (this.state + 0x9e3779b9) >>> 0;
-    let z = this.state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  }
-  below(limit: number): number { return this.next() % limit; }
-}
+export { Prng };
 
 export interface WorkloadCounters {
   ops: number;

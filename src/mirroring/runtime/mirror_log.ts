@@ -44,6 +44,7 @@ export class MirrorLog {
   private sealedLsn: number;
   private redoScheduled = false;
   private sealing: Promise<void> | null = null;
+  private closing: Promise<ControlState> | null = null;
   private controlWrites: Promise<void> = Promise.resolve();
   private readonly sealTimer: NodeJS.Timeout;
   private closed = false;
@@ -210,8 +211,13 @@ export class MirrorLog {
   }
 
   /** Everything hardened is redone and sealed; the log and file are closed. Returns the control. */
-  async close(): Promise<ControlState> {
-    if (this.closed) return this.control;
+  close(): Promise<ControlState> {
+    // A role change and an instance shutdown may both close it: one close, shared.
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<ControlState> {
     await this.drainRedo(this.log.lastLsn);
     this.closed = true;
     clearInterval(this.sealTimer);

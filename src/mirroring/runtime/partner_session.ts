@@ -137,8 +137,8 @@ export class PartnerSession {
     await db.writeLock.acquire(owner, -1);
     this.failoverLock = owner;
     try {
+      // The durable-LSN listener has queued localDurable ahead of the failover input.
       await db.log.waitDurable(db.log.lastLsn);
-      await this.command({ kind: "localDurable", lsn: db.log.durableLsn }).catch(() => undefined);
       // Durable before the mirror may hear of it: a principal that crashes after announcing the
       // failover must not serve again on restart until its partner says who is principal.
       this.host.failoverIntent(this.databaseName, true);
@@ -375,9 +375,7 @@ export class PartnerSession {
         return;
       case "stopShipping": return this.shipper?.stop();
       case "hardenLog": return;
-      case "acknowledgeCommitsUpTo":
-        this.noteMirrorHardened();
-        return this.releaseWaiters(effect.lsn);
+      case "acknowledgeCommitsUpTo": return this.releaseWaiters(effect.lsn);
       case "disconnectUsers": return this.host.disconnectUsers(this.databaseName);
       case "becomePrincipal":
         if (FAILPOINT === "crash-before-become-principal") process.kill(process.pid, "SIGKILL");

@@ -8,7 +8,7 @@ import { assert } from "../../util/assert.js";
 import { EMPTY_PAGE_MAP, redoIntoPageMap, type PageMap } from "../page_redo.js";
 import type { RewindPlan } from "../rewind.js";
 import type { PersistedSession } from "../session.js";
-import type { Prng } from "./prng.js";
+import type { Prng } from "../../util/prng.js";
 
 /** Offset of the header CRC (record.ts layout): it covers epoch, LSN and body CRC. */
 const HEADER_CRC_OFFSET = RECORD_HEADER_BYTES - 4;

@@ -26,7 +26,7 @@ import { pagesToFetch, rewindNeedsNoPages, rewindPlan, type RewindPlan } from ".
 import { inputFromPartner, restoreSession, step, type PartnerMessage, type PersistedSession, type SessionEffect,
   type SessionInput, type SessionState } from "../session.js";
 import { CrashNow, check } from "./failure.js";
-import type { Prng } from "./prng.js";
+import type { Prng } from "../../util/prng.js";
 import { SimDisk, decodeEntry, exactBytes, type CrashLoss, type LogEntry } from "./sim_disk.js";
 import type { Connection, Payload, Side } from "./sim_net.js";
 import type { StatName } from "./stats.js";

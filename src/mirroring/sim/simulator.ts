@@ -12,7 +12,7 @@ import { EMPTY_PAGE_MAP, firstPageDifference, redoIntoPageMap } from "../page_re
 import { createSession, type SessionInput, type SessionState } from "../session.js";
 import { Checker } from "./checkers.js";
 import { CheckFailure, CrashNow, SimFailure, check } from "./failure.js";
-import { Prng } from "./prng.js";
+import { Prng } from "../../util/prng.js";
 import { chainAt, decodeEntry, type LogEntry } from "./sim_disk.js";
 import { Connection, type Payload, type Side } from "./sim_net.js";
 import { SimPartner, baseImage, newTransaction, transactionRecord, type PartnerPort } from "./sim_partner.js";

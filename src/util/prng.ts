@@ -1,6 +1,6 @@
-// The simulator's only source of randomness: one seeded generator drives every choice (faults,
-// delays, workload), so a seed replays a run exactly. The algorithm is the one of
-// test/support/workload.ts (a splitmix-style mix of a Weyl sequence). Never Math.random.
+// One seeded generator drives every choice of a simulation or a test workload (faults, delays,
+// operations), so a seed replays a run exactly: a splitmix-style mix of a Weyl sequence. Never
+// Math.random where a run must replay.
 export class Prng {
   private state: number;
 

@@ -15,7 +15,7 @@
 // lean (raw TDS, bench/tds_lean_client.ts) or tedious, BENCH_CPU_PROF=DIR (both servers under
 // --cpu-prof; progress lines on stderr give each cell's seconds for profile_summary FROM TO),
 // BENCH_VERBOSE=1 (the servers' stderr).
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -24,7 +24,7 @@ import {
   certificateExample, freeEndpointPort, mirroringRow, seedMirror, setPartners, synchronized, waitForRow,
   type Host, type MirroringRow,
 } from "../test/support/mirroring.js";
-import { close, connect, MAIN, queryExplained as query, SA_PASSWORD, type Server } from "../test/support/server.js";
+import { close, connect, queryExplained as query, SA_PASSWORD, startServer as startTestServer, type Server } from "../test/support/server.js";
 import { LeanClient } from "./tds_lean_client.js";
 import { median } from "./support.js";
 
@@ -49,49 +49,38 @@ const LABEL: Record<Config, string> = { unmirrored: "unmirrored", full: "SAFETY 
 
 /** Every server process the bench started, so that `finally` (and exit) can stop each by pid. */
 const servers: Server[] = [];
+/** Every child process spawned, ready or not: the exit handler kills whatever still runs. */
+const children: ChildProcess[] = [];
 /** When the first server was spawned: progress lines give times from it (profile_summary FROM/TO). */
 let firstSpawn: number | null = null;
 
-/** A `mirrorlite start` process on loopback (as test/support/server.ts), optionally under --cpu-prof. */
+/** A `mirrorlite start` process on loopback, optionally under --cpu-prof; stop() escalates to SIGKILL after 30 s. */
 async function startServer(dataDir: string): Promise<Server> {
-  const flags = PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`];
+  const nodeFlags = PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`];
   firstSpawn ??= performance.now();
-  const child = spawn(process.execPath, [...flags, MAIN, "start", "--data", dataDir, "--port", "0",
-    "--listen", "127.0.0.1", "--name", "MLBENCH"], {
-    env: { ...process.env, MSSQL_SA_PASSWORD: SA_PASSWORD }, stdio: ["ignore", "pipe", "pipe"],
+  const server = await startTestServer(dataDir, {}, [], { nodeFlags, onSpawn: (child) => children.push(child) });
+  const { child } = server;
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  const exited = new Promise<number | null>((resolve) => {
+    if (!running()) resolve(child.exitCode);
+    else child.once("exit", (code) => resolve(code));
   });
-  let output = "";
-  child.stderr!.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-    if (process.env.BENCH_VERBOSE === "1") process.stderr.write(chunk);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const server: Server = {
-    pid: child.pid!, port: 0, child, output: () => output,
+  const stoppable: Server = {
+    ...server,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGTERM");
-      const timer = setTimeout(() => {
-        if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL");
-      }, 30_000);
+      if (running()) process.kill(child.pid!, "SIGTERM");
+      const timer = setTimeout(() => { if (running()) process.kill(child.pid!, "SIGKILL"); }, 30_000);
       const code = await exited;
       clearTimeout(timer);
       return code;
     },
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL");
+      if (running()) process.kill(child.pid!, "SIGKILL");
       await exited;
     },
   };
-  servers.push(server);
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /^ready .* listening on [^ ]+:(\d+)/m.exec(output);
-      if (match !== null) resolve(Number(match[1]));
-    });
-    void exited.then((code) => reject(new Error(`server exited (${code}) before ready:\n${output}`)));
-  });
-  return { ...server, port };
+  servers.push(stoppable);
+  return stoppable;
 }
 
 async function startHost(dir: string, name: string): Promise<Host> {
@@ -107,9 +96,9 @@ async function startHost(dir: string, name: string): Promise<Host> {
 // its servers with it.
 const tempDirs: string[] = [];
 process.once("exit", () => {
-  for (const server of servers) {
-    if (server.child.exitCode === null && server.child.signalCode === null) {
-      try { process.kill(server.pid, "SIGKILL"); } catch { /* already gone */ }
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try { process.kill(child.pid!, "SIGKILL"); } catch { /* already gone */ }
     }
   }
   for (const dir of tempDirs) {

@@ -18,18 +18,26 @@ export interface Server {
   kill(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Node's own flags, before the script (e.g. --cpu-prof for a benchmark). */
+  readonly nodeFlags?: readonly string[];
+  /** Told of the child as soon as it exists, before it is ready (cleanup on any way out). */
+  readonly onSpawn?: (child: ChildProcess) => void;
+}
+
 /** `args` go after the fixed ones, e.g. ["--force-encryption"] or ["--tls-cert", f, "--tls-key", k]. */
 export async function startServer(dataDir: string, env: Record<string, string> = {},
-  args: readonly string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, [MAIN, "start", "--data", dataDir, "--port", "0",
+  args: readonly string[] = [], options: StartOptions = {}): Promise<Server> {
+  const child = spawn(process.execPath, [...options.nodeFlags ?? [], MAIN, "start", "--data", dataDir, "--port", "0",
     "--listen", "127.0.0.1", "--name", "MLTEST", ...args], {
     env: { ...process.env, MSSQL_SA_PASSWORD: SA_PASSWORD, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  options.onSpawn?.(child);
   let output = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     output += chunk.toString();
-    if (process.env.MIRRORLITE_TEST_VERBOSE === "1") process.stderr.write(chunk);
+    if (process.env.MIRRORLITE_TEST_VERBOSE === "1" || process.env.BENCH_VERBOSE === "1") process.stderr.write(chunk);
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {

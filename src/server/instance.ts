@@ -147,6 +147,9 @@ export class Instance {
 
   /** Principal → mirror: closed under the write lock the caller holds; returns its control state. */
   async closeForMirroring(entry: DatabaseEntry, lockOwner: object): Promise<ControlState> {
+    const db = this.openDatabases.get(entry.id);
+    // Shown RESTORING from now on (the caller records the final control state once closed).
+    if (db !== undefined) this.restoringDatabases.set(entry.id, { ...db.controlState, state: "RESTORING" });
     this.openDatabases.delete(entry.id);
     await this.engine.closeDatabase(entry.name, lockOwner);
     return readControl(this.engine.databaseDir(entry.name));
@@ -226,13 +229,15 @@ export class Instance {
 
   /** RESTORE … WITH RECOVERY finished: open the database (its startup recovery runs). */
   async bringOnline(entry: DatabaseEntry): Promise<void> {
-    this.restoringDatabases.delete(entry.id);
     this.principals.forget(entry.id);
+    // RESTORING until it is open: the database never drops out of sys.databases in between.
     this.openDatabases.set(entry.id, await this.engine.openDatabase(entry.name));
+    this.restoringDatabases.delete(entry.id);
   }
 
   /** A tail-log backup WITH NORECOVERY: close the database and leave it RESTORING. */
   async takeOffline(entry: DatabaseEntry, control: ControlState): Promise<void> {
+    this.restoringDatabases.set(entry.id, control);
     this.openDatabases.delete(entry.id);
     await this.engine.closeDatabase(entry.name);
     writeControl(this.engine.databaseDir(entry.name), control);

@@ -7,7 +7,7 @@ import type { Frame } from "../../endpoint/frames.js";
 import type { MirrorliteDatabase } from "../../storage/database.js";
 import type { ControlState } from "../../storage/control_file.js";
 import { SqlError } from "../../errors/sql_error.js";
-import { MirroringRole, MirroringState } from "../codes.js";
+import { MirroringRole, MirroringState, SafetyLevel } from "../codes.js";
 import { SessionDriver } from "../driver.js";
 import { mirroringErrorName, type MirroringErrorNumber } from "../errors.js";
 import { LogStreamDecoder, isDecodeError } from "../log_stream.js";
@@ -204,12 +204,18 @@ export class PartnerSession {
 
   /** A commit of `lsn` may be reported to its client once this resolves (SAFETY FULL waits here). */
   private gate(lsn: number): Promise<void> | null {
-    if (lsn <= this.driver.state.acknowledgedLsn || this.closed) return null;
+    const state = this.driver.state;
+    // Mirrored Write Transactions counts every commit the mirror's hardening covers, including
+    // one whose acknowledgement already arrived with an earlier commit's.
+    if (state.safety === SafetyLevel.FULL
+      && (state.state === MirroringState.SYNCHRONIZED || state.state === MirroringState.PENDING_FAILOVER)) {
+      this.counters.mirroredTransactions++;
+    }
+    if (lsn <= state.acknowledgedLsn || this.closed) return null;
     const started = Date.now();
     return new Promise((resolve) => {
       this.waiters.push({ lsn, resolve: () => {
         this.counters.transactionDelayMs += Date.now() - started;
-        this.counters.mirroredTransactions++;
         resolve();
       } });
     });

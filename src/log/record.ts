@@ -156,8 +156,7 @@ function writeU64(out: Buffer, value: number, offset: number): void {
   out.writeUInt32LE(Math.floor(value / 0x1_0000_0000), offset + 4);
 }
 
-function readU64(buf: Uint8Array, offset: number): number {
-  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+function readU64(view: Buffer, offset: number): number {
   return view.readUInt32LE(offset) + view.readUInt32LE(offset + 4) * 0x1_0000_0000;
 }
 
@@ -167,7 +166,7 @@ function readU64(buf: Uint8Array, offset: number): number {
  */
 export function decodeHeader(buf: Uint8Array): RecordHeader | string {
   if (buf.length < RECORD_HEADER_BYTES) return "short header";
-  const view = Buffer.from(buf.buffer, buf.byteOffset, RECORD_HEADER_BYTES);
+  const view = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, RECORD_HEADER_BYTES);
   if (view.readUInt32LE(0) !== RECORD_MAGIC) return "no record magic";
   if (crc32(view.subarray(0, HEADER_CRC_OFFSET)) !== view.readUInt32LE(HEADER_CRC_OFFSET)) {
     return "header checksum mismatch";
@@ -209,8 +208,17 @@ function validateHeader(h: RecordHeader): RecordHeader | string {
 /** Checks the body CRC and the page list; returns the pages (views into `body`) or a reason. */
 export function decodeBody(header: RecordHeader, body: Uint8Array): PageImage[] | string {
   if (body.length < header.bodyBytes) return "short body";
+  if (crc32(body.subarray(0, header.bodyBytes)) !== header.bodyCrc) return "body checksum mismatch";
+  return splitBody(header, body);
+}
+
+/**
+ * The page list of a body whose CRC is already known to hold (a record this process built or
+ * read back through decodeBody): checks only the page numbers.
+ */
+export function splitBody(header: RecordHeader, body: Uint8Array): PageImage[] | string {
+  if (body.length < header.bodyBytes) return "short body";
   const exact = body.subarray(0, header.bodyBytes);
-  if (crc32(exact) !== header.bodyCrc) return "body checksum mismatch";
   const view = Buffer.from(exact.buffer, exact.byteOffset, exact.byteLength);
   const pages: PageImage[] = [];
   let previousPgno = 0;

@@ -129,10 +129,18 @@ function inflate(body: Buffer): Buffer {
 }
 
 /**
- * The compressed form of an encoded LOG message, or the message itself when deflate saves less
- * than 12.5%. Deflate runs on the thread pool, off the event loop.
+ * LOG messages shorter than this go as they are: their blocks are page deltas already (a
+ * single-row insert is a few hundred bytes), and setting up a deflate context for them cost
+ * more CPU than the bytes it saved were worth.
+ */
+export const DEFLATE_MESSAGE_BYTES_MIN = 2048;
+
+/**
+ * The compressed form of an encoded LOG message, or the message itself when it is short or
+ * deflate saves less than 12.5%. Deflate runs on the thread pool, off the event loop.
  */
 export async function compressLogMessage(message: Buffer): Promise<Buffer> {
+  if (message.length < DEFLATE_MESSAGE_BYTES_MIN) return message;
   const body = message.subarray(1);
   const deflated = await deflateRawAsync(body, { level: 1 });
   if (deflated.length > body.length * 0.875) return message;

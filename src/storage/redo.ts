@@ -6,15 +6,28 @@ import { RecordFlags } from "../log/record.js";
 import type { LogRecord } from "../log/runtime/log_reader.js";
 import { assert } from "../util/assert.js";
 
-export function redoRecord(fd: number, record: LogRecord): void {
+/**
+ * The file's size as redo last left it, for a caller that redoes record after record into the
+ * same file (the mirror): a commit that keeps the size then costs no ftruncate.
+ */
+export interface RedoFileSize { bytes: number }
+
+export function redoRecord(fd: number, record: LogRecord, size?: RedoFileSize): void {
   const { header, pages } = record;
   if ((header.flags & RecordFlags.BASE_IMAGE) !== 0 && (header.flags & RecordFlags.FIRST) !== 0) {
     fs.ftruncateSync(fd, 0);
+    if (size !== undefined) size.bytes = 0;
   }
   for (const page of pages) {
-    const written = fs.writeSync(fd, page.data, 0, page.data.length, (page.pgno - 1) * header.pageSize);
+    const offset = (page.pgno - 1) * header.pageSize;
+    const written = fs.writeSync(fd, page.data, 0, page.data.length, offset);
     assert(written === page.data.length, `short redo write of page ${page.pgno}`);
+    if (size !== undefined) size.bytes = Math.max(size.bytes, offset + written);
   }
   // Commit frames carry the new size: a shrink (VACUUM, incremental_vacuum) must shrink the file.
-  if ((header.flags & RecordFlags.LAST) !== 0) fs.ftruncateSync(fd, header.dbSizePages * header.pageSize);
+  if ((header.flags & RecordFlags.LAST) === 0) return;
+  const bytes = header.dbSizePages * header.pageSize;
+  if (size !== undefined && size.bytes === bytes) return;
+  fs.ftruncateSync(fd, bytes);
+  if (size !== undefined) size.bytes = bytes;
 }

@@ -80,6 +80,7 @@ export interface MirroringRow {
   mirroring_failover_lsn: string | null;
   mirroring_partner_name: string | null;
   mirroring_partner_instance: string | null;
+  mirroring_redo_queue: number | null;
 }
 
 export async function mirroringRow(host: Host, db: string): Promise<MirroringRow> {

@@ -4,13 +4,14 @@
 // acknowledgement never waits for redo. Whole page images make redo idempotent: after a crash
 // the redo point in control.json may lag the file, and redoing again gives the same file.
 import * as fs from "node:fs";
-import { RecordFlags, RECORD_HEADER_BYTES, alignUp, decodeBody, decodeHeader } from "../../log/record.js";
+import { RecordFlags, RECORD_HEADER_BYTES, alignUp } from "../../log/record.js";
+import type { DecodedRecord } from "../log_stream.js";
 import { forEachRecordSync, type LogRecord } from "../../log/runtime/log_reader.js";
 import { LogWriter } from "../../log/runtime/log_writer.js";
 import { promisify } from "node:util";
 import { readControl, writeControlAsync, type ControlState } from "../../storage/control_file.js";
 import { databasePaths, recoverLogEnd, type DatabasePaths } from "../../storage/recovery.js";
-import { redoRecord } from "../../storage/redo.js";
+import { redoRecord, type RedoFileSize } from "../../storage/redo.js";
 import { assert } from "../../util/assert.js";
 
 /** Records held in memory for redo; past this the redo path reads them back from the log. */
@@ -49,10 +50,13 @@ export class MirrorLog {
   private readonly sealTimer: NodeJS.Timeout;
   private closed = false;
   private readonly unsubscribe: () => void;
+  /** The database file's size as redo left it (redo skips the ftruncate of a commit that keeps it). */
+  private readonly fileSize: RedoFileSize;
 
   private constructor(readonly paths: DatabasePaths, private control: ControlState, readonly log: LogWriter,
     private readonly dbFd: number, private readonly options: MirrorLogOptions) {
     this.redoneNow = this.boundaryLsn = this.sealedLsn = control.checkpointLsn;
+    this.fileSize = { bytes: fs.fstatSync(dbFd).size };
     this.unsubscribe = log.onDurable((lsn) => {
       options.onHardened(lsn);
       this.scheduleRedo();
@@ -97,17 +101,15 @@ export class MirrorLog {
   }
 
   /**
-   * Appends one record exactly as the principal hardened it. It must be the next LSN; anything
-   * else (a gap, a replay, a damaged record) is refused before it touches the log.
+   * Appends one record exactly as the principal hardened it (the log-stream decoder checked
+   * its header and body CRCs). It must be the next LSN; anything else (a gap, a replay) is
+   * refused before it touches the log.
    */
-  append(bytes: Buffer): void {
-    const header = decodeHeader(bytes);
-    if (typeof header === "string") throw new MirrorLogError(`record from the principal: ${header}`);
+  append(record: DecodedRecord): void {
+    const { bytes, header, pages } = record;
     if (header.lsn !== this.log.lastLsn + 1) {
       throw new MirrorLogError(`record ${header.lsn} from the principal does not follow ${this.log.lastLsn}`);
     }
-    const pages = decodeBody(header, bytes.subarray(RECORD_HEADER_BYTES));
-    if (typeof pages === "string") throw new MirrorLogError(`record ${header.lsn}: ${pages}`);
     // The log keeps each record padded to 8 bytes, as the principal's writer wrote it.
     const padded = alignUp(bytes.length) === bytes.length ? bytes : Buffer.alloc(alignUp(bytes.length));
     if (padded !== bytes) bytes.copy(padded);
@@ -171,7 +173,7 @@ export class MirrorLog {
 
   private apply(record: LogRecord): void {
     assert(record.header.lsn === this.redoneNow + 1, `redo of ${record.header.lsn} after ${this.redoneNow}`);
-    redoRecord(this.dbFd, record);
+    redoRecord(this.dbFd, record, this.fileSize);
     this.redoneNow = record.header.lsn;
     if ((record.header.flags & RecordFlags.LAST) !== 0) this.boundaryLsn = record.header.lsn;
   }

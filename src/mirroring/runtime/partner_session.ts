@@ -240,7 +240,7 @@ export class PartnerSession {
         // The stream is reset by reconnecting: shipping restarts from what the mirror hardened.
         this.host.log(this.databaseName, `log shipping failed: ${error.message}; reconnecting`);
         this.channel?.close("log shipping failed");
-      });
+      }, () => this.driver.state.safety === SafetyLevel.OFF);
       db.setCommitGate((lsn) => this.gate(lsn));
       db.holds.set("DATABASE_MIRRORING", this.driver.state.mirrorHardenedLsn + 1);
       this.offDurable = db.log.onDurable((lsn) => this.feed({ kind: "localDurable", lsn }));
@@ -497,11 +497,11 @@ export class PartnerSession {
     const mirrorLog = this.mirrorLog;
     if (mirrorLog === null || this.driver.state.rewinding) throw new WireError("log arrived at a partner that is not a mirror");
     for (const block of blocks) {
-      const record = this.decoder.decode(block);
+      const record = this.decoder.decodeRecord(block);
       if (isDecodeError(record)) throw new WireError(`log block: ${record.reason}`);
       // After a reconnect the principal resends from what it knows is hardened; records we
       // already appended (same history, same bytes) are skipped, the rest must follow on.
-      if (Number(record.readBigUInt64LE(16)) <= mirrorLog.lastLsn) continue;
+      if (record.header.lsn <= mirrorLog.lastLsn) continue;
       mirrorLog.append(record);
     }
   }

@@ -3,6 +3,13 @@
 // Records the writer just produced are taken from memory (the send queue); older ones, after a
 // reconnect or when the queue outgrew its bound, are read back from the log. Only durable
 // records leave: a record the principal could still lose must never be on the mirror.
+//
+// Pacing, like group commit one hop further: while a LOG message is in flight (sent, not yet
+// hardened by the mirror) the next partial message waits, so the commits that arrive during
+// the mirror's fsync travel together in one message, one TLS record and one acknowledgement,
+// instead of one each; a full message never waits. The mirror's writer would have held them
+// for its next fsync anyway, so SAFETY FULL commits wait no longer. Under SAFETY OFF nobody
+// waits for the mirror, and partial messages also go at most every ASYNC_SHIP_INTERVAL_MS.
 import { ChannelError } from "../../endpoint/channel.js";
 import type { MirroringChannel } from "../../endpoint/transport.js";
 import type { MirrorliteDatabase } from "../../storage/database.js";
@@ -16,6 +23,13 @@ const BODY_BYTES_OFFSET = 40;
 const SEND_QUEUE_MEMORY_BYTES_MAX = 64 * 1024 * 1024;
 /** Blocks gathered into one LOG message (one DATA frame). */
 const MESSAGE_BYTES_TARGET = 256 * 1024;
+/** SAFETY OFF: the least time between two partial LOG messages (the mirror lags by about this much more). */
+export const ASYNC_SHIP_INTERVAL_MS = 10;
+/**
+ * The longest a partial message waits for the previous one's hardening: an acknowledgement
+ * that never comes (the mirror had those records already) must not stall shipping.
+ */
+const IN_FLIGHT_WAIT_MS_MAX = 20;
 /** Pages both ends cache for deltas; identical on both ends (see log_stream.ts). */
 export const LOG_STREAM_CACHE_PAGES = 4096;
 
@@ -37,11 +51,18 @@ export class LogShipper {
   private channel: MirroringChannel | null = null;
   private generation = 0;
   private wake: (() => void) | null = null;
+  /** The last LSN handed to the channel in this stream; in flight while above hardenedLsn. */
+  private sentLsn = 0;
+  /** When the current in-flight wait began, and when the last partial message left. */
+  private heldSinceMs: number | null = null;
+  private lastPartialMs = 0;
   private readonly encoder: LogStreamEncoder;
   readonly counters: ShipperCounters = { logBytesSent: 0, wireBytesSent: 0, recordsSent: 0 };
   private readonly detach: () => void;
 
-  constructor(private readonly db: MirrorliteDatabase, private readonly onError: (error: Error) => void) {
+  /** `asynchronous()`: the session runs SAFETY OFF (partial messages are also paced by time). */
+  constructor(private readonly db: MirrorliteDatabase, private readonly onError: (error: Error) => void,
+    private readonly asynchronous: () => boolean) {
     // Blocks are deflated per message, on the thread pool (compressLogMessage), not per record.
     this.encoder = new LogStreamEncoder({ cachePages: LOG_STREAM_CACHE_PAGES, deflate: false });
     const offRecord = db.onRecord((lsn, bytes) => this.enqueue(lsn, bytes));
@@ -62,6 +83,9 @@ export class LogShipper {
     this.stop();
     const generation = ++this.generation;
     this.nextLsn = lsn;
+    this.sentLsn = lsn - 1;
+    this.hardenedLsn = Math.max(this.hardenedLsn, lsn - 1);
+    this.heldSinceMs = null;
     this.channel = channel;
     this.encoder.reset();
     void channel.send("DATA", encodeWire({ kind: "resetStream" }));
@@ -83,6 +107,7 @@ export class LogShipper {
     let drop = 0;
     while (drop < this.queue.length && this.queue[drop]!.lsn <= lsn) this.queueBytes -= this.queue[drop++]!.bytes.length;
     if (drop > 0) this.queue = this.queue.slice(drop);
+    if (this.sentLsn <= lsn) this.kick();
   }
 
   close(): void {
@@ -118,9 +143,49 @@ export class LogShipper {
         continue;
       }
       const first = this.queue[0]?.lsn ?? Infinity;
-      const records = next >= first ? this.fromMemory(next, durable) : this.fromLog(next, Math.min(durable, first - 1));
-      await this.sendRecords(generation, channel, records);
+      if (next < first) {
+        await this.sendRecords(generation, channel, this.fromLog(next, Math.min(durable, first - 1)));
+        continue;
+      }
+      const holdMs = this.holdMs(next, durable);
+      if (holdMs > 0) {
+        await this.sleep(holdMs);
+        continue;
+      }
+      this.heldSinceMs = null;
+      await this.sendRecords(generation, channel, this.fromMemory(next, durable));
     }
+  }
+
+  /** How long a partial message waits (see the pacing note above); 0 sends now. */
+  private holdMs(next: number, durable: number): number {
+    if (this.pendingBytesReach(next, durable, MESSAGE_BYTES_TARGET)) return 0;
+    const now = performance.now();
+    let wait = 0;
+    if (this.sentLsn > this.hardenedLsn) {
+      this.heldSinceMs ??= now;
+      wait = this.heldSinceMs + IN_FLIGHT_WAIT_MS_MAX - now;
+    }
+    if (this.asynchronous()) wait = Math.max(wait, this.lastPartialMs + ASYNC_SHIP_INTERVAL_MS - now);
+    return wait > 0 ? Math.ceil(wait) : 0;
+  }
+
+  /** Whether the durable records from `next` in memory add up to `bytes` (a full message). */
+  private pendingBytesReach(next: number, durable: number, bytes: number): boolean {
+    let sum = 0;
+    for (let i = next - this.queue[0]!.lsn; i < this.queue.length && this.queue[i]!.lsn <= durable; i++) {
+      sum += this.queue[i]!.bytes.length;
+      if (sum >= bytes) return true;
+    }
+    return false;
+  }
+
+  /** Waits for a kick (durable log, a hardening, stop) or `ms`, whichever comes first. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.kick(), ms);
+      this.wake = () => { clearTimeout(timer); resolve(); };
+    });
   }
 
   /** A snapshot: hardened() replaces the queue while a send awaits. */
@@ -147,13 +212,17 @@ export class LogShipper {
       this.counters.logBytesSent += record.length;
       this.counters.recordsSent++;
       this.nextLsn! += 1;
+      this.sentLsn = this.nextLsn! - 1;
       if (bytes >= MESSAGE_BYTES_TARGET) {
         await this.flush(channel, blocks);
         blocks = [];
         bytes = 0;
       }
     }
-    if (blocks.length > 0 && generation === this.generation) await this.flush(channel, blocks);
+    if (blocks.length > 0 && generation === this.generation) {
+      this.lastPartialMs = performance.now();
+      await this.flush(channel, blocks);
+    }
   }
 
   private async flush(channel: MirroringChannel, blocks: Buffer[]): Promise<void> {

@@ -11,7 +11,7 @@
 //    SET PARTNER RESUME, time until the mirror's mirroring_end_of_log_lsn equals the principal's.
 // Also CPU per commit of each process (/proc) beside the rates. Prints markdown tables. Every
 // process it starts is stopped by pid, also on failure or interruption. Never part of `npm test`.
-// Environment: BENCH_ROUNDS (3), BENCH_SECONDS per cell (5), BENCH_CATCHUP_MB (80), BENCH_CLIENT
+// Environment: BENCH_ROUNDS (3), BENCH_SECONDS per cell (5), BENCH_CONNECTIONS (1,8,32), BENCH_CATCHUP_MB (80), BENCH_CLIENT
 // lean (raw TDS, bench/tds_lean_client.ts) or tedious, BENCH_CPU_PROF=DIR (both servers under
 // --cpu-prof; progress lines on stderr give each cell's seconds for profile_summary FROM TO),
 // BENCH_VERBOSE=1 (the servers' stderr).
@@ -30,7 +30,7 @@ import { median } from "./support.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CONNECTIONS = [1, 8, 32];
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "1,8,32").split(",").map(Number);
 const CATCHUP_MB = Number(process.env.BENCH_CATCHUP_MB ?? 80);
 const CLIENT = (process.env.BENCH_CLIENT ?? "lean") as "lean" | "tedious";
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
@@ -188,7 +188,11 @@ function cpuNow(a: Host, b: Host): Cpu {
   return { principal: processCpuMs(a.server.pid), mirror: processCpuMs(b.server.pid), client: benchCpuMs() };
 }
 
-interface Shipped { config: Config; n: number; commits: number; logBytes: number; wireBytes: number; delayMs: number; mirrored: number }
+interface Shipped {
+  config: Config; n: number; commits: number; logBytes: number; wireBytes: number; delayMs: number; mirrored: number;
+  /** Messages each way on the mirroring connection (Sends/sec and Receives/sec on the principal). */
+  sends: number; receives: number;
+}
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirrorlite-bench-mirroring-"));
@@ -256,6 +260,7 @@ async function main(): Promise<void> {
             const delta = (name: string): number => after.get(name)! - before.get(name)!;
             shipped.push({ config, n, commits: result.commits, logBytes: delta("Log Bytes Sent/sec"),
               wireBytes: delta("Log Compressed Bytes Sent/sec"), delayMs: delta("Transaction Delay"),
+              sends: delta("Sends/sec"), receives: delta("Receives/sec"),
               mirrored: delta("Mirrored Write Transactions/sec") });
           }
           console.error(`round ${round + 1}, ${n} conn, ${LABEL[config]}: ${(result.commits / result.seconds).toFixed(0)} commits/s `
@@ -374,8 +379,9 @@ function print(rates: Map<string, number[]>, cpu: Map<string, Cpu[]>, shipped: S
     console.log(`| ${n} connection${n > 1 ? "s" : ""} | ${CONFIGS.map(cellText).join(" | ")} |`);
   }
 
-  console.log("\n| log shipped per transaction (median of rounds) | raw record bytes | on the wire (deltas + deflate) | wire / raw | commit delay (ms, FULL) |");
-  console.log("|---|---|---|---|---|");
+  console.log("\n| log shipped per transaction (median of rounds) | raw record bytes | on the wire (deltas + deflate) | wire / raw "
+    + "| commit delay (ms, FULL) | commits per message sent / received |");
+  console.log("|---|---|---|---|---|---|");
   let worstWire = 0;
   for (const config of ["full", "off"] as const) {
     for (const n of CONNECTIONS) {
@@ -384,8 +390,10 @@ function print(rates: Map<string, number[]>, cpu: Map<string, Cpu[]>, shipped: S
       const wire = median(cells.map((s) => s.wireBytes / s.commits));
       worstWire = Math.max(worstWire, wire);
       const delay = config === "full" ? median(cells.map((s) => s.delayMs / Math.max(1, s.mirrored))).toFixed(2) : "–";
+      const perSent = median(cells.map((s) => s.commits / Math.max(1, s.sends)));
+      const perReceived = median(cells.map((s) => s.commits / Math.max(1, s.receives)));
       console.log(`| ${LABEL[config]}, ${n} connection${n > 1 ? "s" : ""} | ${raw.toFixed(0)} | ${wire.toFixed(0)} `
-        + `| ${(wire / raw).toFixed(3)} | ${delay} |`);
+        + `| ${(wire / raw).toFixed(3)} | ${delay} | ${perSent.toFixed(1)} / ${perReceived.toFixed(1)} |`);
     }
   }
   console.log(`\ntarget: ≤ 500 wire bytes per single-row insert: ${worstWire <= 500 ? "met" : "NOT met"} (highest median ${worstWire.toFixed(0)})`);

@@ -41,6 +41,7 @@ export class LogWriter {
   private readonly segments: OpenSegment[];
   private queue: Pending[] = [];
   private writing = false;
+  private pumpQueued = false;
   private syncing = false;
   private readonly dirty = new Set<OpenSegment>();
   private spare: Promise<OpenSegment> | null = null;
@@ -89,7 +90,14 @@ export class LogWriter {
     assert(lsn === this.lastLsnNow + 1, `append of lsn ${lsn} after ${this.lastLsnNow}`);
     this.lastLsnNow = lsn;
     this.queue.push({ record, lsn });
-    void this.pump();
+    // Records appended in the same turn (a LOG message on the mirror, a burst of commits) go
+    // out in one write and one fsync, instead of the first alone and the rest after it.
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    queueMicrotask(() => {
+      this.pumpQueued = false;
+      void this.pump();
+    });
   }
 
   /** Resolves once every record up to `lsn` is durable (rejects if the log failed). */

@@ -51,6 +51,8 @@ interface Queued { readonly input: SessionInput; readonly done?: (refusal: SqlEr
  * new role is persisted and before the database follows it.
  */
 const FAILPOINT = process.env.MIRRORLITE_FAILPOINT ?? "";
+/** MIRRORLITE_TRACE_MIRRORING=1 logs every rule the machine takes (read once: process.env is slow). */
+const TRACE = process.env.MIRRORLITE_TRACE_MIRRORING === "1";
 
 function crashSoon(): void {
   // One turn of the event loop lets the message reach the socket; the answer cannot be read.
@@ -305,8 +307,13 @@ export class PartnerSession {
         this.driver.advance();
         let refusal: SqlError | null = null;
         for (const effect of effects) {
-          if (effect.kind === "refuse") refusal = refusalOf(effect.number, input, this.databaseName);
-          else await this.carryOut(effect);
+          if (effect.kind === "refuse") {
+            refusal = refusalOf(effect.number, input, this.databaseName);
+            continue;
+          }
+          // Most effects finish at once; awaiting only real work keeps a step in one turn.
+          const pending = this.carryOut(effect);
+          if (pending !== undefined) await pending;
         }
         if (input.kind === "mirrorHardened") this.noteMirrorHardened();
         this.settleHandover();
@@ -369,7 +376,7 @@ export class PartnerSession {
       : refusalOf(refusal.number, input, this.databaseName);
   }
 
-  private async carryOut(effect: SessionEffect): Promise<void> {
+  private carryOut(effect: SessionEffect): Promise<void> | void {
     switch (effect.kind) {
       case "persist": return this.host.persist(this.databaseName, effect.session);
       case "send":
@@ -391,7 +398,7 @@ export class PartnerSession {
         return this.becomeMirror(effect.rewindToLsn);
       case "removeSession": return this.remove();
       case "log":
-        if (process.env.MIRRORLITE_TRACE_MIRRORING === "1") this.host.log(this.databaseName, `${effect.rule}: ${effect.why}`);
+        if (TRACE) this.host.log(this.databaseName, `${effect.rule}: ${effect.why}`);
         return;
       case "refuse": return;
     }

@@ -51,6 +51,11 @@ export class LogShipper {
   private channel: MirroringChannel | null = null;
   private generation = 0;
   private wake: (() => void) | null = null;
+  /** Sleeping out the SAFETY OFF interval (see kick). */
+  private paced = false;
+  /** Record bytes ever queued, and the figure when the last message left (see kick). */
+  private enqueuedBytes = 0;
+  private enqueuedAtSend = 0;
   /** The last LSN handed to the channel in this stream; in flight while above hardenedLsn. */
   private sentLsn = 0;
   /** When the current in-flight wait began, and when the last partial message left. */
@@ -98,7 +103,7 @@ export class LogShipper {
     this.generation++;
     this.nextLsn = null;
     this.channel = null;
-    this.kick();
+    this.wakeNow();
   }
 
   /** The mirror hardened up to lsn: those records need not stay in memory. */
@@ -122,14 +127,26 @@ export class LogShipper {
     const bytes = padded.subarray(0, RECORD_HEADER_BYTES + padded.readUInt32LE(BODY_BYTES_OFFSET));
     this.queue.push({ lsn, bytes });
     this.queueBytes += bytes.length;
+    this.enqueuedBytes += bytes.length;
     while (this.queueBytes > SEND_QUEUE_MEMORY_BYTES_MAX && this.queue.length > 1) {
       this.queueBytes -= this.queue.shift()!.bytes.length;
     }
   }
 
+  /**
+   * The log became durable, or the mirror hardened more. While the shipper sleeps out the
+   * SAFETY OFF interval, that changes nothing (it costs a wake-up per local fsync) unless a
+   * full message has built up.
+   */
   private kick(): void {
+    if (this.paced && this.enqueuedBytes - this.enqueuedAtSend < MESSAGE_BYTES_TARGET) return;
+    this.wakeNow();
+  }
+
+  private wakeNow(): void {
     const wake = this.wake;
     this.wake = null;
+    this.paced = false;
     wake?.();
   }
 
@@ -147,9 +164,9 @@ export class LogShipper {
         await this.sendRecords(generation, channel, this.fromLog(next, Math.min(durable, first - 1)));
         continue;
       }
-      const holdMs = this.holdMs(next, durable);
-      if (holdMs > 0) {
-        await this.sleep(holdMs);
+      const hold = this.hold(next, durable);
+      if (hold.ms > 0) {
+        await this.sleep(hold.ms, hold.paced);
         continue;
       }
       this.heldSinceMs = null;
@@ -157,17 +174,21 @@ export class LogShipper {
     }
   }
 
-  /** How long a partial message waits (see the pacing note above); 0 sends now. */
-  private holdMs(next: number, durable: number): number {
-    if (this.pendingBytesReach(next, durable, MESSAGE_BYTES_TARGET)) return 0;
+  /**
+   * How long a partial message waits (see the pacing note above; 0 sends now), and whether
+   * the SAFETY OFF interval is what it waits for (then only time or a full message ends it).
+   */
+  private hold(next: number, durable: number): { ms: number; paced: boolean } {
+    if (this.pendingBytesReach(next, durable, MESSAGE_BYTES_TARGET)) return { ms: 0, paced: false };
     const now = performance.now();
-    let wait = 0;
+    let inFlightMs = 0;
     if (this.sentLsn > this.hardenedLsn) {
       this.heldSinceMs ??= now;
-      wait = this.heldSinceMs + IN_FLIGHT_WAIT_MS_MAX - now;
+      inFlightMs = this.heldSinceMs + IN_FLIGHT_WAIT_MS_MAX - now;
     }
-    if (this.asynchronous()) wait = Math.max(wait, this.lastPartialMs + ASYNC_SHIP_INTERVAL_MS - now);
-    return wait > 0 ? Math.ceil(wait) : 0;
+    const intervalMs = this.asynchronous() ? this.lastPartialMs + ASYNC_SHIP_INTERVAL_MS - now : 0;
+    const ms = Math.max(inFlightMs, intervalMs);
+    return { ms: ms > 0 ? Math.ceil(ms) : 0, paced: intervalMs > 0 && intervalMs >= inFlightMs };
   }
 
   /** Whether the durable records from `next` in memory add up to `bytes` (a full message). */
@@ -181,9 +202,10 @@ export class LogShipper {
   }
 
   /** Waits for a kick (durable log, a hardening, stop) or `ms`, whichever comes first. */
-  private sleep(ms: number): Promise<void> {
+  private sleep(ms: number, paced: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.kick(), ms);
+      const timer = setTimeout(() => this.wakeNow(), ms);
+      this.paced = paced;
       this.wake = () => { clearTimeout(timer); resolve(); };
     });
   }
@@ -221,6 +243,7 @@ export class LogShipper {
     }
     if (blocks.length > 0 && generation === this.generation) {
       this.lastPartialMs = performance.now();
+      this.enqueuedAtSend = this.enqueuedBytes;
       await this.flush(channel, blocks);
     }
   }

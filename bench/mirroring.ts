@@ -14,8 +14,10 @@
 // Environment: BENCH_ROUNDS (3), BENCH_SECONDS per cell (5), BENCH_CONNECTIONS (1,8,32), BENCH_CATCHUP_MB (80), BENCH_CLIENT
 // lean (raw TDS, bench/tds_lean_client.ts) or tedious, BENCH_CPU_PROF=DIR (both servers under
 // --cpu-prof; progress lines on stderr give each cell's seconds for profile_summary FROM TO),
-// BENCH_VERBOSE=1 (the servers' stderr).
-import type { ChildProcess } from "node:child_process";
+// BENCH_VERBOSE=1 (the servers' stderr), BENCH_PIN=mirror (the mirror process alone on CPU 1, the
+// principal and the bench's clients on CPU 0, every thread, with taskset: the mirror as users run
+// it, on a host of its own; the unmirrored cells run pinned the same way).
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -34,6 +36,7 @@ const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "1,8,32").split(",").map(N
 const CATCHUP_MB = Number(process.env.BENCH_CATCHUP_MB ?? 80);
 const CLIENT = (process.env.BENCH_CLIENT ?? "lean") as "lean" | "tedious";
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const PIN_MIRROR = process.env.BENCH_PIN === "mirror";
 const PAYLOAD = "x".repeat(40);
 const PLAIN = "plain_db";
 const MIRRORED = "mirror_db";
@@ -220,6 +223,13 @@ async function main(): Promise<void> {
     await setPartners(a, b, MIRRORED);
     await waitForRow(a, MIRRORED, synchronized, "principal SYNCHRONIZED");
     await waitForRow(b, MIRRORED, synchronized, "mirror SYNCHRONIZED");
+    if (PIN_MIRROR) {
+      // Every thread of each process (-a); threads started later inherit their creator's CPUs.
+      for (const [pid, cpu] of [[a.server.pid, "0"], [process.pid, "0"], [b.server.pid, "1"]] as const) {
+        execFileSync("taskset", ["-a", "-p", "-c", cpu, String(pid)], { stdio: "ignore" });
+      }
+      console.error("pinned: principal and bench clients on CPU 0, mirror on CPU 1");
+    }
     console.error(`setup: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     const pools: Record<"plain" | "mirrored", Client[]> = { plain: [], mirrored: [] };
@@ -352,7 +362,8 @@ async function measureCatchup(a: Host, b: Host): Promise<Catchup> {
 function print(rates: Map<string, number[]>, cpu: Map<string, Cpu[]>, shipped: Shipped[], catchup: Catchup,
   totalSeconds: number): void {
   const fmt = (values: number[]): string => values.map((v) => v.toFixed(0)).join(", ");
-  console.log(`client: ${CLIENT}; ${SECONDS}s per cell, median of ${ROUNDS} rounds; total ${totalSeconds.toFixed(0)} s\n`);
+  const placement = PIN_MIRROR ? "mirror alone on CPU 1, principal and clients on CPU 0" : "client, principal and mirror share both CPUs";
+  console.log(`client: ${CLIENT}; ${placement}; ${SECONDS}s per cell, median of ${ROUNDS} rounds; total ${totalSeconds.toFixed(0)} s\n`);
   console.log("| single-row INSERT commits/s | unmirrored | SAFETY FULL | FULL / unmirrored | SAFETY OFF | OFF / unmirrored |");
   console.log("|---|---|---|---|---|---|");
   for (const n of CONNECTIONS) {

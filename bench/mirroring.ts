@@ -11,13 +11,14 @@
 //    SET PARTNER RESUME, time until the mirror's mirroring_end_of_log_lsn equals the principal's.
 // Also CPU per commit of each process (/proc) beside the rates. Prints markdown tables. Every
 // process it starts is stopped by pid, also on failure or interruption. Never part of `npm test`.
-// Environment: BENCH_ROUNDS (3), BENCH_SECONDS per cell (5), BENCH_CONNECTIONS (1,8,32), BENCH_CATCHUP_MB (80), BENCH_CLIENT
+// Environment: BENCH_ROUNDS (3), BENCH_SECONDS per cell (5), BENCH_CONNECTIONS (1,8,32),
+// BENCH_CONFIGS (unmirrored,full,off: the tables need all three), BENCH_CATCHUP_MB (80), BENCH_CLIENT
 // lean (raw TDS, bench/tds_lean_client.ts) or tedious, BENCH_CPU_PROF=DIR (both servers under
 // --cpu-prof; progress lines on stderr give each cell's seconds for profile_summary FROM TO),
-// BENCH_VERBOSE=1 (the servers' stderr), BENCH_PIN=mirror (the mirror process alone on CPU 1, the
+// BENCH_VERBOSE=1 (the servers' stderr), BENCH_PERF_DIR=DIR (`perf record -g` of both servers per cell), BENCH_PIN=mirror (the mirror process alone on CPU 1, the
 // principal and the bench's clients on CPU 0, every thread, with taskset: the mirror as users run
 // it, on a host of its own; the unmirrored cells run pinned the same way).
-import { execFileSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -37,6 +38,8 @@ const CATCHUP_MB = Number(process.env.BENCH_CATCHUP_MB ?? 80);
 const CLIENT = (process.env.BENCH_CLIENT ?? "lean") as "lean" | "tedious";
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const PIN_MIRROR = process.env.BENCH_PIN === "mirror";
+/** BENCH_PERF_DIR: `perf record` of principal and mirror around each cell (CPU time, kernel included). */
+const PERF_DIR = process.env.BENCH_PERF_DIR;
 const PAYLOAD = "x".repeat(40);
 const PLAIN = "plain_db";
 const MIRRORED = "mirror_db";
@@ -47,7 +50,7 @@ const WIDE_ROWS = 16;
 const WIDE_WRITERS = 4;
 
 type Config = "unmirrored" | "full" | "off";
-const CONFIGS: readonly Config[] = ["unmirrored", "full", "off"];
+const CONFIGS = (process.env.BENCH_CONFIGS ?? "unmirrored,full,off").split(",") as readonly Config[];
 const LABEL: Record<Config, string> = { unmirrored: "unmirrored", full: "SAFETY FULL", off: "SAFETY OFF" };
 
 /** Every server process the bench started, so that `finally` (and exit) can stop each by pid. */
@@ -60,6 +63,8 @@ let firstSpawn: number | null = null;
 /** A `mirrorlite start` process on loopback, optionally under --cpu-prof; stop() escalates to SIGKILL after 30 s. */
 async function startServer(dataDir: string): Promise<Server> {
   const nodeFlags = PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`];
+  // JIT symbol maps in /tmp/perf-PID.map, so perf can name JavaScript functions.
+  if (PERF_DIR !== undefined) nodeFlags.push("--perf-basic-prof");
   firstSpawn ??= performance.now();
   const server = await startTestServer(dataDir, {}, [], { nodeFlags, onSpawn: (child) => children.push(child) });
   const { child } = server;
@@ -155,6 +160,21 @@ async function caughtUp(principal: Host, mirror: Host, db: string, timeoutMs = 1
   }
 }
 
+/** `perf record` of one server process into PERF_DIR/CELL-HOST.data (stopped by pid, SIGINT). */
+function startPerf(host: Host, cell: string): ChildProcess {
+  const child = spawn("perf", ["record", "-q", "-F", "999", "-g", "-p", String(host.server.pid), "-o",
+    path.join(PERF_DIR!, `${cell}-${host.name}.data`)], { stdio: "ignore" });
+  children.push(child);
+  return child;
+}
+
+async function stopPerf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  process.kill(child.pid!, "SIGINT");
+  await exited;
+}
+
 /** The mirror hardened the principal's end of log and redid all of it (redo queue empty). */
 async function settled(principal: Host, mirror: Host, db: string): Promise<void> {
   await caughtUp(principal, mirror, db);
@@ -201,6 +221,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirrorlite-bench-mirroring-"));
   tempDirs.push(dir);
   if (PROFILE_DIR !== undefined) fs.mkdirSync(PROFILE_DIR, { recursive: true });
+  if (PERF_DIR !== undefined) fs.mkdirSync(PERF_DIR, { recursive: true });
   const hosts: Host[] = [];
   const clients: Client[] = [];
   const rates = new Map<string, number[]>();
@@ -253,6 +274,7 @@ async function main(): Promise<void> {
           if (config !== "unmirrored") await setSafety(a, b, config === "full" ? "FULL" : "OFF");
           const pool = config === "unmirrored" ? pools.plain : pools.mirrored;
           const before = config === "unmirrored" ? null : await counters(a, MIRRORED);
+          const perf = PERF_DIR === undefined ? [] : [a, b].map((host) => startPerf(host, `${config}-${n}-r${round + 1}`));
           const cpuBefore = cpuNow(a, b);
           const cellStart = (performance.now() - firstSpawn!) / 1000;
           const result = await insertCell(pool, n, ++cellIndex * 100_000_000_000);
@@ -260,6 +282,7 @@ async function main(): Promise<void> {
           // (hardening and redo), so none of it spills into the next cell.
           if (config !== "unmirrored") await settled(a, b, MIRRORED);
           const cpuAfter = cpuNow(a, b);
+          await Promise.all(perf.map(stopPerf));
           const key = `${config}/${n}`;
           const perCommit = (k: keyof Cpu): number => ((cpuAfter[k] - cpuBefore[k]) * 1000) / result.commits;
           cpu.set(key, [...(cpu.get(key) ?? []), { principal: perCommit("principal"), mirror: perCommit("mirror"),

@@ -20,7 +20,8 @@
 //       page, so an inner block is never longer than header + body + one kind byte per page.
 //   Nothing follows the last page.
 //
-// Cache: both ends keep the newest full image of up to `cachePages` pgnos, LRU by pgno. After a
+// Cache: both ends keep the newest full image of up to `cachePages` pgnos (fewer for large pages,
+// see CACHE_BYTES_MAX; a page of another size empties it), LRU by pgno. After a
 // record, each of its pages in order is (re)inserted as most recently used and the least
 // recently used entry is evicted past the bound; lookups while coding a record see the cache as
 // it was before the record. Both ends perform the same operations, so their caches stay
@@ -73,17 +74,24 @@ const PAGE_PREFIX_BYTES = 5; // pgno u32, kind u8
 const DELTA_PREFIX_BYTES = 6; // baseLsn u32, runCount u16
 const RUN_PREFIX_BYTES = 4; // offset u16, length u16
 const RUN_BYTES_MAX = 0xffff;
+/** Runs up to this long are copied byte by byte (see writeDelta). */
+const SHORT_RUN_BYTES = 128;
 /** Runs closer than this many equal bytes are merged (a run prefix costs 4 bytes). */
 const MERGE_GAP = 8;
 const MAX_PAGES = Math.floor(RECORD_BODY_BYTES_MAX / (4 + 512));
 /** Longest inner block a valid record can produce: bounds inflation of a hostile block. */
 const INNER_BYTES_MAX = RECORD_HEADER_BYTES + RECORD_BODY_BYTES_MAX + MAX_PAGES;
 
-/** Cached pages may be views into record buffers up to this size (a few pages each). */
-const SHARED_RECORD_BYTES_MAX = 64 * 1024;
+/**
+ * The cache holds at most this many bytes of images: pages of 64 KiB get fewer slots than pages
+ * of 4 KiB. Both ends compute the same bound, so their caches stay identical.
+ */
+const CACHE_BYTES_MAX = 16 * 1024 * 1024;
+/** Slots are allocated in chunks of this many as the cache fills (a reset cache costs nothing). */
+const SLOTS_PER_CHUNK = 256;
 
-/** A cached page image and the low 32 bits of the LSN of the record it came from. */
-interface CachedPage { readonly image: Uint8Array; readonly lsnTag: number }
+/** A cached page image (a view of its slot, valid until the next put) and its base tag. */
+interface CachedPage { readonly image: Buffer; readonly lsnTag: number }
 
 /** A record rebuilt by the decoder: its exact bytes, header and pages (views into `bytes`). */
 export interface DecodedRecord {
@@ -92,37 +100,70 @@ export interface DecodedRecord {
   readonly pages: PageImage[];
 }
 
-/** Identical on both ends: same operations in the same order give the same contents. */
+/**
+ * Identical on both ends: same operations in the same order give the same contents. Images are
+ * copied into fixed slots instead of keeping views of the records they came from: a cache of
+ * views kept thousands of record buffers alive, and the major collections that followed cost
+ * more than copying a page.
+ */
 class PageCache {
-  private readonly pages = new Map<number, CachedPage>();
+  /** pgno → slot, least recently used first. */
+  private readonly slotOf = new Map<number, number>();
+  private readonly lsnTags: number[] = [];
+  private chunks: Buffer[] = [];
+  private pageSize = 0;
+  private slots = 0;
+  private slotsUsed = 0;
   constructor(private readonly limit: number) {}
 
   get(pgno: number): CachedPage | undefined {
-    return this.pages.get(pgno);
+    const slot = this.slotOf.get(pgno);
+    return slot === undefined ? undefined : { image: this.slotImage(slot), lsnTag: this.lsnTags[slot]! };
   }
 
   /**
-   * Stores `image` as the most recently used entry: a view when it lives in a small record
-   * buffer (records are never modified after they are built), a private copy when keeping the
-   * view would pin a large buffer.
+   * Stores a copy of `image` as the most recently used entry, evicting the least recently used
+   * one when full. A page of another size than the cached ones empties the cache first.
    */
   put(pgno: number, image: Uint8Array, lsn: number): void {
     if (this.limit === 0) return;
-    this.pages.delete(pgno);
-    const kept = image.buffer.byteLength <= SHARED_RECORD_BYTES_MAX ? image : new Uint8Array(image);
-    this.pages.set(pgno, { image: kept, lsnTag: lsn >>> 0 });
-    if (this.pages.size > this.limit) {
-      const oldest = this.pages.keys().next().value as number;
-      this.pages.delete(oldest);
+    if (image.length !== this.pageSize) this.resize(image.length);
+    let slot = this.slotOf.get(pgno);
+    if (slot !== undefined) {
+      this.slotOf.delete(pgno);
+    } else if (this.slotsUsed < this.slots) {
+      slot = this.slotsUsed++;
+    } else {
+      const [oldest, freed] = this.slotOf.entries().next().value as [number, number];
+      this.slotOf.delete(oldest);
+      slot = freed;
     }
+    this.slotOf.set(pgno, slot);
+    this.lsnTags[slot] = lsn >>> 0;
+    this.slotImage(slot).set(image);
   }
 
   keys(): number[] {
-    return [...this.pages.keys()];
+    return [...this.slotOf.keys()];
   }
 
   clear(): void {
-    this.pages.clear();
+    this.slotOf.clear();
+    this.slotsUsed = 0;
+  }
+
+  private resize(pageSize: number): void {
+    this.clear();
+    this.chunks = [];
+    this.pageSize = pageSize;
+    this.slots = Math.max(1, Math.min(this.limit, Math.floor(CACHE_BYTES_MAX / pageSize)));
+  }
+
+  private slotImage(slot: number): Buffer {
+    const index = Math.floor(slot / SLOTS_PER_CHUNK);
+    const chunk = this.chunks[index] ??= Buffer.alloc(Math.min(SLOTS_PER_CHUNK, this.slots - index * SLOTS_PER_CHUNK) * this.pageSize);
+    const at = (slot % SLOTS_PER_CHUNK) * this.pageSize;
+    return chunk.subarray(at, at + this.pageSize);
   }
 }
 
@@ -227,9 +268,14 @@ function writeDelta(out: Buffer, pos: number, base: CachedPage, next: Uint8Array
     }
     const length = end - start;
     if (size + RUN_PREFIX_BYTES + length >= pageSize) return 0;
-    out.writeUInt16LE(start, pos + size);
-    out.writeUInt16LE(length, pos + size + 2);
-    a.copy(out, pos + size + RUN_PREFIX_BYTES, start, end);
+    const at = pos + size;
+    out[at] = start & 0xff;
+    out[at + 1] = start >>> 8;
+    out[at + 2] = length & 0xff;
+    out[at + 3] = length >>> 8;
+    // Runs are mostly tens of bytes: a plain loop beats a native copy call for those.
+    if (length <= SHORT_RUN_BYTES) for (let k = 0; k < length; k++) out[at + RUN_PREFIX_BYTES + k] = a[start + k]!;
+    else a.copy(out, at + RUN_PREFIX_BYTES, start, end);
     size += RUN_PREFIX_BYTES + length;
     runs++;
     i = nextDifference(a, b, aw, bw, end, pageSize);
@@ -369,14 +415,15 @@ function applyDelta(inner: Buffer, pos: number, base: CachedPage | undefined, im
   let previousEnd = 0;
   for (let r = 0; r < runs; r++) {
     if (pos + RUN_PREFIX_BYTES > inner.length) return `delta for page ${pgno} truncated`;
-    const offset = inner.readUInt16LE(pos);
-    const length = inner.readUInt16LE(pos + 2);
+    const offset = inner[pos]! | (inner[pos + 1]! << 8);
+    const length = inner[pos + 2]! | (inner[pos + 3]! << 8);
     pos += RUN_PREFIX_BYTES;
     if (length === 0 || offset < previousEnd || offset + length > pageSize) {
       return `bad delta run ${offset}+${length} for page ${pgno}`;
     }
     if (pos + length > inner.length) return `delta for page ${pgno} truncated`;
-    inner.copy(image, offset, pos, pos + length);
+    if (length <= SHORT_RUN_BYTES) for (let k = 0; k < length; k++) image[offset + k] = inner[pos + k]!;
+    else inner.copy(image, offset, pos, pos + length);
     pos += length;
     previousEnd = offset + length;
   }

@@ -400,6 +400,11 @@ function print(rates: Map<string, number[]>, cpu: Map<string, Cpu[]>, shipped: S
   const offWorst = Math.min(...CONNECTIONS.map((n) => median(rates.get(`off/${n}`)!) / median(rates.get(`unmirrored/${n}`)!)));
   console.log(`\ntargets: SAFETY OFF ≥ 0.90× unmirrored: ${offWorst >= 0.9 ? "met" : "NOT met"} (lowest ${offWorst.toFixed(2)}×); `
     + `SAFETY FULL ≥ 0.60× at 32 connections: ${at32("full") >= 0.6 ? "met" : "NOT met"} (${at32("full").toFixed(2)}×)`);
+  // Each round's three cells run back to back; its own ratio cancels the drift between rounds.
+  const roundRatios = (config: Config, n: number): number[] => rates.get(`${config}/${n}`)!
+    .map((rate, round) => rate / rates.get(`unmirrored/${n}`)![round]!);
+  console.log(`median of per-round ratios: ${CONNECTIONS.map((n) => `${n}: FULL ${median(roundRatios("full", n)).toFixed(2)}×, `
+    + `OFF ${median(roundRatios("off", n)).toFixed(2)}×`).join("; ")}`);
   console.log(`all rounds: ${CONNECTIONS.map((n) => `${n}: ${CONFIGS.map((c) => `${LABEL[c]} ${fmt(rates.get(`${c}/${n}`)!)}`).join(" / ")}`).join("; ")}`);
 
   console.log("\n| CPU µs per commit (median of rounds): principal process / mirror process / bench client | unmirrored | SAFETY FULL | SAFETY OFF |");

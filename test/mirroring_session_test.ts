@@ -11,6 +11,7 @@ import {
   type SessionView,
 } from "../src/mirroring/session.js";
 import { mirroringErrors } from "../src/mirroring/errors.js";
+import { sessionViewKey, VIEW_FIELDS } from "../src/mirroring/session_rules.js";
 import { SessionDriver } from "../src/mirroring/driver.js";
 import { Prng } from "./support/workload.js";
 
@@ -54,6 +55,21 @@ test("session table: exactly one row matches every valid view, and no row is dea
   }
   assert.ok(valid > 1000, `only ${valid} valid views`);
   assert.deepEqual([...used].sort(), sessionRules.map((rule) => rule.id).sort());
+});
+
+test("session decisions are cached by a key that tells every view apart", () => {
+  // decideSession caches by sessionViewKey: two views with one key would share a decision. The
+  // key joins the fields in a fixed order with "|", so it tells views apart when no value holds
+  // a "|" and every field is in it.
+  for (const view of allViews()) {
+    for (const field of VIEW_FIELDS) assert.ok(!String(view[field]).includes("|"), `${field} value ${String(view[field])}`);
+  }
+  // Changing any one field changes the key.
+  const base = allViews().next().value as SessionView;
+  for (const field of VIEW_FIELDS) {
+    const changed = { ...base, [field]: `${String(base[field])}*` } as unknown as SessionView;
+    assert.notEqual(sessionViewKey(changed), sessionViewKey(base), `field ${field} is not in the key`);
+  }
 });
 
 // ---- A two-partner harness: the machines plus a simulated runtime and link ----

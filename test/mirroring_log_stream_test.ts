@@ -10,7 +10,7 @@ import {
   type PageImage,
 } from "../src/log/record.js";
 import {
-  LogStreamDecoder, LogStreamEncoder, isDecodeError, type DecodeError,
+  LOG_STREAM_VERSION, LogStreamDecoder, LogStreamEncoder, isDecodeError, type DecodeError,
 } from "../src/mirroring/log_stream.js";
 import { Prng } from "./support/workload.js";
 
@@ -54,7 +54,7 @@ function roundTrip(encoder: LogStreamEncoder, decoder: LogStreamDecoder, record:
 /** The same block without deflate (the format allows either). */
 function plainForm(block: Buffer): Buffer {
   if (block[1] === 0) return Buffer.from(block);
-  return Buffer.concat([Buffer.from([1, 0]), inflateRawSync(block.subarray(2))]);
+  return Buffer.concat([Buffer.from([LOG_STREAM_VERSION, 0]), inflateRawSync(block.subarray(2))]);
 }
 
 function median(values: number[]): number {
@@ -296,11 +296,11 @@ test("truncated and damaged blocks at every byte offset return errors without th
   // Pure garbage, with and without a plausible prefix.
   for (let n = 0; n < 3000; n++) {
     const garbage = Buffer.from(randomBytes(prng, prng.below(700)));
-    if (n % 2 === 0 && garbage.length >= 2) { garbage[0] = 1; garbage[1] = prng.below(2); }
+    if (n % 2 === 0 && garbage.length >= 2) { garbage[0] = LOG_STREAM_VERSION; garbage[1] = prng.below(2); }
     assert.ok(isDecodeError(decoder.decode(garbage)));
   }
   // A deflate bomb: inflation stops at the largest inner block a valid record can produce.
-  const bomb = Buffer.concat([Buffer.from([1, 1]), deflateRawSync(Buffer.alloc(16 * 1024 * 1024))]);
+  const bomb = Buffer.concat([Buffer.from([LOG_STREAM_VERSION, 1]), deflateRawSync(Buffer.alloc(16 * 1024 * 1024))]);
   const bombed = decoder.decode(bomb);
   assert.ok(isDecodeError(bombed));
   assert.match(bombed.reason, /bad deflated block/);
@@ -309,7 +309,7 @@ test("truncated and damaged blocks at every byte offset return errors without th
   for (let n = 0; n < 500; n++) {
     const tail = randomBytes(prng, prng.below(2 * (pageSize + 5) + 20));
     if (tail.length >= 5) tail[4] = prng.below(3);
-    assert.ok(isDecodeError(decoder.decode(Buffer.concat([Buffer.from([1, 0]), header, tail]))));
+    assert.ok(isDecodeError(decoder.decode(Buffer.concat([Buffer.from([LOG_STREAM_VERSION, 0]), header, tail]))));
   }
 });
 

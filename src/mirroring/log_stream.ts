@@ -3,8 +3,8 @@
 // both ends hold that image in an identical bounded cache; the mirror gets back the exact record
 // bytes (header, body and CRCs as the principal hardened them) and its log stores whole pages.
 //
-// Wire block, format version 1 (little-endian):
-//   0 version u8 (= 1) | 1 flags u8 (bit 0 DEFLATED: the rest is deflateRaw of the inner block;
+// Wire block, format version 2 (little-endian):
+//   0 version u8 (= 2) | 1 flags u8 (bit 0 DEFLATED: the rest is deflateRaw of the inner block;
 //   other bits must be 0) | 2 inner block (or its raw deflate)
 // Inner block:
 //   record header, RECORD_HEADER_BYTES (88) bytes verbatim (src/log/record.ts)
@@ -42,7 +42,8 @@ import {
 } from "../log/record.js";
 import { assert } from "../util/assert.js";
 
-export const LOG_STREAM_VERSION = 1;
+/** 2: a delta names its base by LSN (version 1 carried a CRC of the base image). */
+export const LOG_STREAM_VERSION = 2;
 export const LogStreamFlags = { DEFLATED: 1 } as const;
 export const PageKind = { WHOLE: 0, DELTA: 1 } as const;
 

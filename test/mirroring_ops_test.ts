@@ -3,6 +3,7 @@
 // answering without closing its connection (the principal times out, runs exposed and catches
 // the mirror up when it answers again), failover and failback repeated under load with no
 // acknowledged row lost, and SET PARTNER OFF leaving the mirror RESTORING and recoverable.
+import * as path from "node:path";
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import type { Connection } from "tedious";
@@ -137,6 +138,34 @@ test("failover and failback, twice, under load: every acknowledged row survives"
   const row = await mirroringRow(c, DB);
   assert.equal(row.mirroring_role_sequence, 5);
   await waitForRow(d, DB, caughtUp(row), "mirror caught up after the last failback");
+});
+
+test("log backups continue across failovers: BACKUP LOG on the new principal continues the chain, which restores", async () => {
+  // The previous test left HOST_C principal after four failovers; the chain began with the log
+  // backup that seeded the mirror (seedMirror: ops_full.bak, then ops_log.trn).
+  const bak = (name: string): string => path.join(temp.dir, name);
+  await insert(c, 10);
+  await query(c.sa, `BACKUP LOG ${DB} TO DISK = '${bak("ops_log2.trn")}' WITH FORMAT`);
+  await insert(c, 10);
+  await query(c.sa, `USE master; ALTER DATABASE ${DB} SET PARTNER FAILOVER`);
+  await waitForRow(d, DB, (row) => row.mirroring_role_desc === "PRINCIPAL" && synchronized(row), "HOST_D principal");
+  await insert(d, 10);
+  // Without the mirror keeping its log from the principal's chain this was 4214 (no log chain).
+  await query(d.sa, `BACKUP LOG ${DB} TO DISK = '${bak("ops_log3.trn")}' WITH FORMAT`);
+  await query(d.sa, `RESTORE DATABASE ops_chain FROM DISK = '${bak(`${DB}_full.bak`)}' WITH NORECOVERY;
+    RESTORE LOG ops_chain FROM DISK = '${bak(`${DB}_log.trn`)}' WITH NORECOVERY;
+    RESTORE LOG ops_chain FROM DISK = '${bak("ops_log2.trn")}' WITH NORECOVERY;
+    RESTORE LOG ops_chain FROM DISK = '${bak("ops_log3.trn")}' WITH RECOVERY`);
+  const ids = async (db: string): Promise<number[]> =>
+    (await query(d.sa, `USE ${db}; SELECT id FROM items ORDER BY id; USE master`)).rows.find((rows) => rows.length > 0)!
+      .map((row) => Number(row.id));
+  const live = await ids(DB);
+  assert.ok(live.length >= 30, `only ${live.length} rows`);
+  assert.deepEqual(await ids("ops_chain"), live, "the restored chain holds every row of the new principal");
+  await query(d.sa, "DROP DATABASE ops_chain");
+  // Back to HOST_C as principal for the tests that follow.
+  await query(d.sa, `USE master; ALTER DATABASE ${DB} SET PARTNER FAILOVER`);
+  await waitForRow(c, DB, (row) => row.mirroring_role_desc === "PRINCIPAL" && synchronized(row), "HOST_C principal");
 });
 
 test("a principal killed right after announcing FAILOVER keeps users out on restart, then becomes the mirror", async () => {

@@ -23,6 +23,8 @@ const samples: WireMessage[] = [
   { kind: "log", blocks: [Buffer.from([1, 0, 9, 9]), Buffer.alloc(0), Buffer.from("block")] },
   { kind: "resetStream" },
   { kind: "status", status: { redoneLsn: 5, redoQueueBytes: 4096 } },
+  { kind: "logChain", chain: { lsn: 812 } },
+  { kind: "logChain", chain: { lsn: null } },
 ];
 
 test("every message kind survives a round trip", () => {

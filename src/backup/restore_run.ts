@@ -158,7 +158,13 @@ export async function restoreLog(scan: MediaScan, set: ScannedSet, dir: string, 
     fs.closeSync(fd);
   }
   map?.persist(dir);
+  // A log backup taken after a mirroring failover (or a restore) crosses into the recovery forks
+  // begun since: the database now follows them, and the next log backup must continue them.
+  // checkRestoreLog verified that the database's forks are a prefix of the backup's.
+  const entered = set.header.forks.filter((fork) => fork.firstLsn <= applied);
+  const forks = entered.length > (control.forks ?? []).length ? entered : control.forks;
   const next: ControlState = { ...control, checkpointLsn: applied, logBaseLsn: applied,
+    ...(forks === undefined ? {} : { forks }),
     restore: { ...progress, redoLsn: applied + 1, stateTimeMs } };
   writeControl(dir, next);
   return { control: next, stopReached, pages };

@@ -10,6 +10,8 @@
 //   STATUS    JSON {redoneLsn, redoQueueBytes}: the mirror's redo progress, for the principal's views
 //   LOG_DEFLATED  raw deflate of a LOG message's body: sent instead of LOG when that saves at
 //             least 12.5% (SQL Server's rule for log stream compression)
+//   LOG_CHAIN JSON {lsn}: where the principal's log backup chain continues (null: no chain); the
+//             mirror keeps its log from there, so log backups go on after a failover
 //
 // Every length is checked before it is read; a malformed message is a WireError, never a throw
 // of something else, and the caller drops the channel.
@@ -19,7 +21,9 @@ import type { MirroringRoleCode } from "./codes.js";
 import type { PartnerMessage } from "./session_types.js";
 import type { RecoveryFork } from "../storage/control_file.js";
 
-export const WireKind = { HELLO: 1, REFUSE: 2, SESSION: 3, LOG: 4, RESET_STREAM: 5, STATUS: 6, LOG_DEFLATED: 7 } as const;
+export const WireKind = {
+  HELLO: 1, REFUSE: 2, SESSION: 3, LOG: 4, RESET_STREAM: 5, STATUS: 6, LOG_DEFLATED: 7, LOG_CHAIN: 8,
+} as const;
 /** Bound on an inflated LOG body: one endpoint frame's payload. */
 const LOG_BODY_BYTES_MAX = 16 * 1024 * 1024;
 
@@ -63,7 +67,13 @@ export type WireMessage =
   | { readonly kind: "session"; readonly message: PartnerMessage }
   | { readonly kind: "log"; readonly blocks: readonly Buffer[] }
   | { readonly kind: "resetStream" }
-  | { readonly kind: "status"; readonly status: MirrorStatus };
+  | { readonly kind: "status"; readonly status: MirrorStatus }
+  | { readonly kind: "logChain"; readonly chain: LogChain };
+
+export interface LogChain {
+  /** The first LSN the next log backup on the principal will hold; null: no log backup chain. */
+  readonly lsn: number | null;
+}
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -82,6 +92,7 @@ export function encodeWire(message: WireMessage): Buffer {
     case "refuse": return json(WireKind.REFUSE, message.refusal);
     case "session": return json(WireKind.SESSION, message.message);
     case "status": return json(WireKind.STATUS, message.status);
+    case "logChain": return json(WireKind.LOG_CHAIN, message.chain);
     case "resetStream": return Buffer.from([WireKind.RESET_STREAM]);
     case "log": return encodeLog(message.blocks);
   }
@@ -111,6 +122,7 @@ export function decodeWire(payload: Buffer): WireMessage {
     case WireKind.REFUSE: return { kind: "refuse", refusal: parseJson(rest, isRefusal, "REFUSE") };
     case WireKind.SESSION: return { kind: "session", message: parseJson(rest, isPartnerMessage, "SESSION") };
     case WireKind.STATUS: return { kind: "status", status: parseJson(rest, isStatus, "STATUS") };
+    case WireKind.LOG_CHAIN: return { kind: "logChain", chain: parseJson(rest, isLogChain, "LOG_CHAIN") };
     case WireKind.RESET_STREAM:
       if (rest.length !== 0) throw new WireError("RESET_STREAM carries no payload");
       return { kind: "resetStream" };
@@ -209,6 +221,10 @@ function isRefusal(value: unknown): value is Refusal {
 
 function isStatus(value: unknown): value is MirrorStatus {
   return isObject(value) && isLsn(value.redoneLsn) && isLsn(value.redoQueueBytes);
+}
+
+function isLogChain(value: unknown): value is LogChain {
+  return isObject(value) && (value.lsn === null || isLsn(value.lsn));
 }
 
 const SESSION_FIELDS: Record<PartnerMessage["kind"], readonly string[]> = {

@@ -234,6 +234,8 @@ export class MirroringService implements PartnerHost {
 
   async becomePrincipal(databaseName: string, mirrorLog: MirrorLog, failoverLsn: number): Promise<MirrorliteDatabase> {
     const control = await mirrorLog.close();
+    // The mirror kept its log from the principal's log backup chain: log backups continue here.
+    const logChainLsn = control.recoveryModel === "SIMPLE" ? null : mirrorLog.logChainForPrincipal();
     assert(control.checkpointLsn === failoverLsn, `new principal redone to ${control.checkpointLsn}, failover LSN ${failoverLsn}`);
     const forks = control.forks ?? [];
     const epoch = Math.max(control.epoch, ...forks.map((fork) => fork.epoch)) + 1;
@@ -241,7 +243,7 @@ export class MirroringService implements PartnerHost {
       format: 1, epoch, checkpointLsn: failoverLsn, recoveryModel: control.recoveryModel, pageSize: control.pageSize,
       ...(control.familyGuid === undefined ? {} : { familyGuid: control.familyGuid }),
       forks: [...forks, { guid: randomUUID(), epoch, firstLsn: failoverLsn + 1 }],
-      state: "ONLINE", logBaseLsn: failoverLsn, logChainLsn: null, logChainBegunLsn: null, differentialBase: null,
+      state: "ONLINE", logBaseLsn: failoverLsn, logChainLsn, logChainBegunLsn: null, differentialBase: null,
     };
     const dir = this.instance.engine.databaseDir(databaseName);
     writeControl(dir, online);

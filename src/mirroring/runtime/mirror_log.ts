@@ -196,8 +196,27 @@ export class MirrorLog {
       ...(progress === undefined ? {} : { restore: { ...progress, redoLsn: lsn + 1 } }) };
     await this.persistControl();
     this.sealedLsn = lsn;
-    // The mirror's log is needed only after the redo point (the principal holds its own log).
-    this.log.truncateBefore(lsn + 1);
+    // The log is needed after the redo point, and from where the principal's log backup chain
+    // continues: after a failover, BACKUP LOG here reads it from there.
+    this.log.truncateBefore(Math.min(lsn + 1, this.control.logChainLsn ?? Infinity));
+  }
+
+  /** The principal's log backup chain continues at `lsn` (null: it has none): keep the log from there. */
+  holdLogChain(lsn: number | null): void {
+    if ((this.control.logChainLsn ?? null) === lsn) return;
+    this.control = { ...this.control, logChainLsn: lsn };
+    this.persistControl().catch((error: Error) => this.options.onFatal(error));
+  }
+
+  /**
+   * Where log backups continue once this database is the principal: the principal's chain LSN,
+   * if this log still holds everything from it (null otherwise: a full backup starts a new chain).
+   */
+  logChainForPrincipal(): number | null {
+    const lsn = this.control.logChainLsn ?? null;
+    if (lsn === null) return null;
+    const first = this.log.firstLsn ?? this.log.lastLsn + 1;
+    return lsn >= first && lsn <= this.log.lastLsn + 1 ? lsn : null;
   }
 
   /** Control writes are serialized, and each writes the newest state. */

@@ -77,6 +77,8 @@ export class PartnerSession {
   private pumping = false;
   private readonly ticker: NodeJS.Timeout;
   private dialing = false;
+  /** The log backup chain LSN last sent on this channel (undefined: none sent yet). */
+  private sentLogChain: number | null | undefined = undefined;
   private knownPartnerTds: string | null = null;
   /** A FAILOVER from here is under way or unresolved (persisted as the failover intent). */
   private handingOver: boolean;
@@ -141,6 +143,8 @@ export class PartnerSession {
     try {
       // The durable-LSN listener has queued localDurable ahead of the failover input.
       await db.log.waitDurable(db.log.lastLsn);
+      // The mirror keeps its log from our log backup chain, as it stands now (see sendLogChain).
+      this.sendLogChain();
       // Durable before the mirror may hear of it: a principal that crashes after announcing the
       // failover must not serve again on restart until its partner says who is principal.
       this.host.failoverIntent(this.databaseName, true);
@@ -183,6 +187,7 @@ export class PartnerSession {
     this.channel?.close("replaced by a newer connection");
     this.channel = channel;
     this.partnerHello = null;
+    this.sentLogChain = undefined;
     this.decoder = new LogStreamDecoder({ cachePages: LOG_STREAM_CACHE_PAGES });
     channel.on("frame", (frame: Frame) => this.onFrame(channel, frame));
     channel.on("close", () => this.onChannelClosed(channel));
@@ -476,7 +481,24 @@ export class PartnerSession {
       case "status":
         this.mirrorStatus = message.status;
         return;
+      case "logChain":
+        this.mirrorLog?.holdLogChain(message.chain.lsn);
+        return;
     }
+  }
+
+  /**
+   * Principal: tells the mirror where the log backup chain continues whenever that changes (a
+   * log or full backup here), so the mirror keeps its log from there and, after a failover,
+   * BACKUP LOG on it continues the chain, as it does in SQL Server.
+   */
+  private sendLogChain(): void {
+    const db = this.db;
+    if (db === null || this.partnerHello === null || this.driver.state.role !== MirroringRole.PRINCIPAL) return;
+    const lsn = db.logChainLsn;
+    if (lsn === this.sentLogChain) return;
+    this.sentLogChain = lsn;
+    this.send({ kind: "logChain", chain: { lsn } });
   }
 
   private onHello(channel: MirroringChannel, hello: Hello): void {
@@ -525,6 +547,7 @@ export class PartnerSession {
   private onTick(): void {
     const state = this.driver.state;
     this.feed({ kind: "tick" });
+    this.sendLogChain();
     if (state.role === MirroringRole.MIRROR && this.mirrorLog !== null && this.channel !== null) {
       this.send({ kind: "status", status: { redoneLsn: this.mirrorLog.redoneLsn, redoQueueBytes: this.mirrorLog.redoQueueBytes } });
     }

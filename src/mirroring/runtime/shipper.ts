@@ -68,7 +68,7 @@ export class LogShipper {
   /** `asynchronous()`: the session runs SAFETY OFF (partial messages are also paced by time). */
   constructor(private readonly db: MirrorliteDatabase, private readonly onError: (error: Error) => void,
     private readonly asynchronous: () => boolean) {
-    // Blocks are deflated per message, on the thread pool (compressLogMessage), not per record.
+    // Blocks are deflated per message (compressLogMessage), not per record.
     this.encoder = new LogStreamEncoder({ cachePages: LOG_STREAM_CACHE_PAGES, deflate: false });
     const offRecord = db.onRecord((lsn, bytes) => this.enqueue(lsn, bytes));
     const offDurable = db.log.onDurable(() => this.kick());

@@ -63,8 +63,11 @@ let firstSpawn: number | null = null;
 /** A `mirrorlite start` process on loopback, optionally under --cpu-prof; stop() escalates to SIGKILL after 30 s. */
 async function startServer(dataDir: string): Promise<Server> {
   const nodeFlags = PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`];
-  // JIT symbol maps in /tmp/perf-PID.map, so perf can name JavaScript functions.
-  if (PERF_DIR !== undefined) nodeFlags.push("--perf-basic-prof");
+  // JIT symbol maps in /tmp/perf-PID.map, so perf can name JavaScript functions. The V8 log that
+  // flag also writes goes to PERF_DIR, one file per server, not into the working directory.
+  if (PERF_DIR !== undefined) {
+    nodeFlags.push("--perf-basic-prof", "--no-logfile-per-isolate", `--logfile=${path.join(PERF_DIR, `v8-${path.basename(dataDir)}.log`)}`);
+  }
   firstSpawn ??= performance.now();
   const server = await startTestServer(dataDir, {}, [], { nodeFlags, onSpawn: (child) => children.push(child) });
   const { child } = server;

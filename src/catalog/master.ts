@@ -5,7 +5,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fsyncDirectory } from "../log/runtime/log_writer.js";
+import { writeFileDurably } from "../storage/durable_file.js";
 import type { MasterKeyEntry, SealedPrivateKey } from "../security/keys.js";
 import { hashPassword, passwordPolicyProblem } from "../security/password.js";
 
@@ -295,15 +295,6 @@ export class MasterCatalog {
   }
 
   private save(): void {
-    const temp = `${this.file}.tmp`;
-    const fd = fs.openSync(temp, "w");
-    try {
-      fs.writeSync(fd, `${JSON.stringify(this.document, null, 2)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temp, this.file);
-    fsyncDirectory(path.dirname(this.file));
+    writeFileDurably(path.dirname(this.file), path.basename(this.file), `${JSON.stringify(this.document, null, 2)}\n`);
   }
 }

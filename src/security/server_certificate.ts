@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { writeFileDurably } from "../storage/durable_file.js";
 import { buildSelfSignedCertificate, derToPem } from "./x509.js";
 
 const CERT_FILE = "tls-certificate.pem";
@@ -104,8 +105,8 @@ async function generatePair(certFile: string, keyFile: string, serverName: strin
   });
   // The key first, so a certificate on disk always has its key; a crash between the two
   // leaves a key without certificate, and the next start makes a new pair.
-  writeFileAtomic(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }) as string, 0o600);
-  writeFileAtomic(certFile, derToPem(der), 0o644);
+  writeFileDurably(path.dirname(keyFile), path.basename(keyFile), privateKey.export({ type: "pkcs8", format: "pem" }) as string, 0o600);
+  writeFileDurably(path.dirname(certFile), path.basename(certFile), derToPem(der), 0o644);
 }
 
 /** localhost, this machine's host name and the server name, each once, when DNS-shaped. */
@@ -119,15 +120,3 @@ function hostNames(serverName: string): string[] {
   return names;
 }
 
-function writeFileAtomic(file: string, text: string, mode: number): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.rmSync(temporary, { force: true }); // a leftover would keep its old mode
-  const fd = fs.openSync(temporary, "w", mode);
-  try {
-    fs.writeFileSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temporary, file);
-}

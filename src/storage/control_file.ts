@@ -2,7 +2,7 @@
 // atomically (temp file, fsync, rename, fsync directory), so a crash leaves the old or the new.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFileDurably } from "./durable_file.js";
+import { writeFileDurably, writeFileDurablyAsync } from "./durable_file.js";
 
 export type RecoveryModel = "FULL" | "SIMPLE" | "BULK_LOGGED";
 
@@ -88,21 +88,6 @@ export function writeControl(dir: string, state: ControlState): void {
 }
 
 /** writeControl off the event loop (the mirror seals its redo point several times a second). */
-export async function writeControlAsync(dir: string, state: ControlState): Promise<void> {
-  const file = path.join(dir, "control.json");
-  const temp = `${file}.tmp`;
-  const handle = await fs.promises.open(temp, "w");
-  try {
-    await handle.writeFile(JSON.stringify(state, null, 2) + "\n");
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.promises.rename(temp, file);
-  const directory = await fs.promises.open(dir, "r");
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
+export function writeControlAsync(dir: string, state: ControlState): Promise<void> {
+  return writeFileDurablyAsync(dir, "control.json", JSON.stringify(state, null, 2) + "\n");
 }

@@ -145,7 +145,7 @@ function inflate(body: Buffer): Buffer {
  * single-row insert is a few hundred bytes), and setting up a deflate context for them cost
  * more CPU than the bytes it saved were worth.
  */
-export const DEFLATE_MESSAGE_BYTES_MIN = 2048;
+const DEFLATE_MESSAGE_BYTES_MIN = 2048;
 
 /**
  * Messages up to this size are deflated on the event loop: the thread-pool hop and stream

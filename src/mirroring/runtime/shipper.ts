@@ -24,7 +24,7 @@ const SEND_QUEUE_MEMORY_BYTES_MAX = 64 * 1024 * 1024;
 /** Blocks gathered into one LOG message (one DATA frame). */
 const MESSAGE_BYTES_TARGET = 256 * 1024;
 /** SAFETY OFF: the least time between two partial LOG messages (the mirror lags by about this much more). */
-export const ASYNC_SHIP_INTERVAL_MS = 10;
+const ASYNC_SHIP_INTERVAL_MS = 10;
 /**
  * The longest a partial message waits for the previous one's hardening: an acknowledgement
  * that never comes (the mirror had those records already) must not stall shipping.

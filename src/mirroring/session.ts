@@ -42,9 +42,13 @@ export function restoreSession(record: PersistedSession, options: SessionOptions
  */
 export function acknowledgeableLsn(state: SessionState): number {
   if (state.role !== MirroringRole.PRINCIPAL) return 0;
-  const waitsForMirror = state.safety === SafetyLevel.FULL
+  return commitsWaitForMirror(state) ? Math.min(state.localDurableLsn, state.mirrorHardenedLsn) : state.localDurableLsn;
+}
+
+/** A principal's commits wait for the mirror's hardening: SAFETY FULL, SYNCHRONIZED or handing over. */
+export function commitsWaitForMirror(state: SessionState): boolean {
+  return state.role === MirroringRole.PRINCIPAL && state.safety === SafetyLevel.FULL
     && (state.state === MirroringState.SYNCHRONIZED || state.state === MirroringState.PENDING_FAILOVER);
-  return waitsForMirror ? Math.min(state.localDurableLsn, state.mirrorHardenedLsn) : state.localDurableLsn;
 }
 
 /** How a message from the partner enters the machine. */

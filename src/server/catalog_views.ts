@@ -54,6 +54,7 @@ VIEWS.database_mirroring = {
   columns: DATABASE_MIRRORING_COLUMNS,
   rows: (instance) => instance.catalog.databases().map((entry) => {
     const session = instance.mirroring.session(entry.name);
+    session?.refreshDurable();
     return databaseMirroringRow(entry.id, session?.state ?? null, session?.partner?.instanceName ?? null);
   }),
 };

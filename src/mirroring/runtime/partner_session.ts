@@ -11,8 +11,8 @@ import { MirroringRole, MirroringState, SafetyLevel } from "../codes.js";
 import { SessionDriver } from "../driver.js";
 import { mirroringErrorName, type MirroringErrorNumber } from "../errors.js";
 import { LogStreamDecoder, isDecodeError } from "../log_stream.js";
-import { computeView, inputFromPartner, invalidReason, type PersistedSession, type SessionEffect, type SessionInput,
-  type SessionState } from "../session.js";
+import { commitsWaitForMirror, computeView, inputFromPartner, invalidReason, type PersistedSession, type SessionEffect,
+  type SessionInput, type SessionState } from "../session.js";
 import { decodeWire, encodeWire, WireError, type Hello, type MirrorStatus, type WireMessage } from "../wire.js";
 import { MirrorLog } from "./mirror_log.js";
 import { LOG_STREAM_CACHE_PAGES, LogShipper } from "./shipper.js";
@@ -84,7 +84,6 @@ export class PartnerSession {
   private handingOver: boolean;
   private lastDialMs = 0;
   private closed = false;
-  private offDurable: (() => void) | null = null;
   /** The write lock held from a FAILOVER until the role change (no commit may slip in between). */
   private failoverLock: object | null = null;
   /** The mirror's redo progress as last reported (principal side, for views and counters). */
@@ -141,7 +140,7 @@ export class PartnerSession {
     await db.writeLock.acquire(owner, -1);
     this.failoverLock = owner;
     try {
-      // The durable-LSN listener has queued localDurable ahead of the failover input.
+      // The machine catches up with this durable LSN before it takes the failover input.
       await db.log.waitDurable(db.log.lastLsn);
       // The mirror keeps its log from our log backup chain, as it stands now (see sendLogChain).
       this.sendLogChain();
@@ -214,11 +213,11 @@ export class PartnerSession {
     const state = this.driver.state;
     // Mirrored Write Transactions counts every commit the mirror's hardening covers, including
     // one whose acknowledgement already arrived with an earlier commit's.
-    if (state.safety === SafetyLevel.FULL
-      && (state.state === MirroringState.SYNCHRONIZED || state.state === MirroringState.PENDING_FAILOVER)) {
-      this.counters.mirroredTransactions++;
-    }
-    if (lsn <= state.acknowledgedLsn || this.closed) return null;
+    const waits = commitsWaitForMirror(state);
+    if (waits) this.counters.mirroredTransactions++;
+    // The caller waited for local durability: that is all a commit needs unless it waits for
+    // the mirror too (the machine's acknowledgeableLsn rule, which this predicate is part of).
+    if (!waits || lsn <= state.acknowledgedLsn || this.closed) return null;
     const started = Date.now();
     return new Promise((resolve) => {
       this.waiters.push({ lsn, resolve: () => {
@@ -250,10 +249,7 @@ export class PartnerSession {
       }, () => this.driver.state.safety === SafetyLevel.OFF);
       db.setCommitGate((lsn) => this.gate(lsn));
       db.holds.set("DATABASE_MIRRORING", this.driver.state.mirrorHardenedLsn + 1);
-      this.offDurable = db.log.onDurable((lsn) => this.feed({ kind: "localDurable", lsn }));
-      if (db.log.durableLsn > this.driver.state.localDurableLsn) {
-        this.feed({ kind: "localDurable", lsn: db.log.durableLsn });
-      }
+      this.refreshDurable();
     } else if (role === MirroringRole.MIRROR && this.mirrorLog === null) {
       const mirrorLog = this.host.openMirrorLog(this.databaseName, this);
       this.mirrorLog = mirrorLog;
@@ -267,8 +263,6 @@ export class PartnerSession {
   }
 
   private detachRole(): void {
-    this.offDurable?.();
-    this.offDurable = null;
     this.shipper?.close();
     this.shipper = null;
     if (this.db !== null) {
@@ -291,6 +285,25 @@ export class PartnerSession {
     if (lsn > this.driver.state.redoneLsn) this.feed({ kind: "redone", lsn });
   }
 
+  /**
+   * The machine learns of local durability lazily, not on every fsync (a step per group commit
+   * was the largest per-commit cost of mirroring under SAFETY OFF). Before any other input it
+   * first steps a localDurable to the log's durable LSN, so each decision sees the log as it
+   * stands; the only decision that needs no other input, acknowledging a commit that does not
+   * wait for the mirror, gate() makes from the same predicate. Records leave only once durable,
+   * so a mirror's hardening never runs ahead of what the machine was told here.
+   */
+  private durableCatchUp(): Queued | null {
+    if (this.db === null || this.driver.state.role !== MirroringRole.PRINCIPAL) return null;
+    const lsn = this.db.log.durableLsn;
+    return lsn > this.driver.state.localDurableLsn ? { input: { kind: "localDurable", lsn } } : null;
+  }
+
+  /** Brings the machine's view of local durability up to date (catalog views read it). */
+  refreshDurable(): void {
+    if (!this.pumping && this.durableCatchUp() !== null) void this.pump();
+  }
+
   private feed(input: SessionInput, done?: (refusal: SqlError | null) => void): void {
     if (this.closed) {
       done?.(new SqlError("DB_IN_TRANSITION", [this.databaseName]));
@@ -304,8 +317,10 @@ export class PartnerSession {
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
-      while (this.queue.length > 0) {
-        const { input, done } = this.queue.shift()!;
+      for (;;) {
+        const next = this.durableCatchUp() ?? this.queue.shift();
+        if (next === undefined) break;
+        const { input, done } = next;
         if (this.violatesProtocol(input)) continue;
         this.driver.step(input);
         const effects = this.driver.ready();

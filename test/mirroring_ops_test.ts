@@ -101,6 +101,27 @@ test("a mirror that stops answering: commits wait at most TIMEOUT, then the prin
   await waitForRow(d, DB, caughtUp(principal), "mirror caught up");
 });
 
+test("SAFETY OFF: commits do not wait for a mirror that stops answering", async () => {
+  await query(c.sa, `ALTER DATABASE ${DB} SET PARTNER SAFETY OFF`);
+  await waitForRow(c, DB, (row) => row.mirroring_safety_level_desc === "OFF", "principal SAFETY OFF");
+  process.kill(d.server.pid, "SIGSTOP");
+  let waitedMs: number;
+  try {
+    const started = Date.now();
+    await insert(c, 20);
+    waitedMs = Date.now() - started;
+  } finally {
+    process.kill(d.server.pid, "SIGCONT");
+  }
+  // Under FULL the first of these waited for the 5 s timeout (the test above).
+  assert.ok(waitedMs < 3000, `SAFETY OFF commits waited for the frozen mirror (${waitedMs} ms)`);
+  await waitForRow(c, DB, synchronized, "principal SYNCHRONIZED once the mirror answers again");
+  await query(c.sa, `ALTER DATABASE ${DB} SET PARTNER SAFETY FULL`);
+  const principal = await waitForRow(c, DB, (row) => synchronized(row) && row.mirroring_safety_level_desc === "FULL",
+    "principal SAFETY FULL, SYNCHRONIZED");
+  await waitForRow(d, DB, caughtUp(principal), "mirror caught up");
+});
+
 test("failover and failback, twice, under load: every acknowledged row survives", async () => {
   const acknowledged: number[] = [];
   let principal = c;

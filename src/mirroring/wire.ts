@@ -142,10 +142,12 @@ function inflate(body: Buffer): Buffer {
 
 /**
  * LOG messages shorter than this go as they are: their blocks are page deltas already (a
- * single-row insert is a few hundred bytes), and setting up a deflate context for them cost
- * more CPU than the bytes it saved were worth.
+ * single-row insert is 150–450 bytes), and deflate cost both partners more CPU than the bytes
+ * it saved were worth: Node builds and tears down a zlib stream object per call, which perf
+ * showed costing more than deflating or inflating itself. Messages grow when the link falls
+ * behind (the shipper gathers whatever waited), so a slow link gets deflated messages.
  */
-const DEFLATE_MESSAGE_BYTES_MIN = 2048;
+const DEFLATE_MESSAGE_BYTES_MIN = 8 * 1024;
 
 /**
  * Messages up to this size are deflated on the event loop: the thread-pool hop and stream

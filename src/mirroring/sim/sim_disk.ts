@@ -78,6 +78,12 @@ export class SimDisk {
   file: DataFile = { image: EMPTY_PAGE_MAP, checkpointLsn: 0, consistentFromLsn: 0 };
   /** A rewind whose log truncation may be done but whose pages are not yet fetched. */
   journal: RewindPlan | null = null;
+  /**
+   * The failover intent (the runtime's FAILOVER_INTENT_FILE): set and fsynced before a principal
+   * sends FAILOVER, cleared once it is the mirror or its partner turns out to be still the mirror.
+   * While it is set the principal keeps users out (952 / 4060), also after a restart.
+   */
+  failoverIntent = false;
   /** Bumped whenever records leave the log, so checkers re-verify what they cached. */
   truncations = 0;
 

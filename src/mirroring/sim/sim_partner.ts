@@ -100,7 +100,41 @@ export class SimPartner {
       this.carryOut(effect, result.state);
     }
     if (this.conn !== null && !this.machine.connected) this.port.close(this);
+    this.settleHandover();
     this.port.stepped(this, result.state);
+  }
+
+  /**
+   * SET PARTNER FAILOVER as the runtime runs it (PartnerSession.failover): a command the machine
+   * will take persists the failover intent first, so a crash after the FAILOVER left cannot
+   * bring this principal back serving while its partner may already be principal.
+   */
+  requestFailover(): void {
+    const trial = step(this.machine, { kind: "failover" });
+    if (!trial.effects.some((effect) => effect.kind === "refuse")) {
+      if (this.port.crashPoint(this, true)) throw new CrashNow(this.name);
+      this.disk.failoverIntent = true;
+    }
+    this.apply({ kind: "failover" });
+  }
+
+  /** Whether this partner lets users in as principal (PartnerSession.blocksUsers, the machine's role and state). */
+  get serving(): boolean {
+    return this.up && this.machine.role === MirroringRole.PRINCIPAL && !this.disk.failoverIntent
+      && this.machine.state !== MirroringState.PENDING_FAILOVER;
+  }
+
+  /** As PartnerSession.settleHandover: a principal running again with its mirror did not hand over. */
+  private settleHandover(): void {
+    const m = this.machine;
+    if (!this.disk.failoverIntent) return;
+    if (m.role === MirroringRole.MIRROR) {
+      this.disk.failoverIntent = false;
+      return;
+    }
+    if (m.role !== MirroringRole.PRINCIPAL || !m.connected) return;
+    if (m.state === MirroringState.PENDING_FAILOVER || m.state === MirroringState.DISCONNECTED) return;
+    this.disk.failoverIntent = false;
   }
 
   private carryOut(effect: SessionEffect, state: SessionState): void {

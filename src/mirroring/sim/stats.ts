@@ -26,8 +26,6 @@ export interface SimStats {
   healReconnects: number;
   /** Commits acknowledged while running exposed that the final history does not hold (allowed). */
   exposedLost: number;
-  /** Steps during which two partners served as principal (at different role sequences). */
-  splitServing: number;
 }
 
 export type StatName = keyof SimStats;
@@ -36,5 +34,5 @@ export function newStats(): SimStats {
   return { steps: 0, commits: 0, acknowledged: 0, protectedAcks: 0, failoverRequests: 0, failovers: 0, rewinds: 0,
     rewindsAtRestart: 0, crashes: 0, midEffectCrashes: 0, restarts: 0, tornTails: 0, recordsLostInCrashes: 0, cuts: 0,
     partitions: 0, timeouts: 0, connects: 0, safetyOff: 0, suspends: 0, redoErrors: 0, blocksShipped: 0,
-    blocksDropped: 0, duplicatesSkipped: 0, healReconnects: 0, exposedLost: 0, splitServing: 0 };
+    blocksDropped: 0, duplicatesSkipped: 0, healReconnects: 0, exposedLost: 0 };
 }

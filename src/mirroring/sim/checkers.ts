@@ -11,6 +11,9 @@
 //    replayed to its redone LSN.
 // 3. At most one principal per role sequence.
 // 4. Acknowledged LSNs never go back (per partner and role sequence), nor past durable log.
+// 5. No split brain: at most one partner lets users in as principal (checked by the simulator
+//    after each step: a principal in PENDING_FAILOVER, or whose failover intent is persisted,
+//    keeps users out).
 import { MirroringRole, MirroringState, SafetyLevel } from "../codes.js";
 import { EMPTY_PAGE_MAP, firstPageDifference, pageOf, redoIntoPageMap, samePage, type PageMap } from "../page_redo.js";
 import { RecordFlags, type PageImage } from "../../log/record.js";

@@ -44,7 +44,7 @@
 // the log reader, which verified them), so it checks the header but not the body CRC again.
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import {
-  RECORD_BODY_BYTES_MAX, RECORD_HEADER_BYTES, decodeBody, decodeHeader, splitBody, type PageImage, type RecordHeader,
+  RECORD_BODY_BYTES_MAX, RECORD_HEADER_BYTES, decodeBody, decodeHeader, type PageImage, type RecordHeader,
 } from "../log/record.js";
 import { assert } from "../util/assert.js";
 
@@ -131,6 +131,7 @@ class PageCache {
   private readonly slotOf = new Map<number, number>();
   private readonly lsnTags: number[] = [];
   private chunks: Buffer[] = [];
+  private chunkWords: (Uint32Array | null)[] = [];
   private pageSize = 0;
   private slots = 0;
   private slotsUsed = 0;
@@ -146,8 +147,22 @@ class PageCache {
    * one when full. A page of another size than the cached ones empties the cache first.
    */
   put(pgno: number, image: Uint8Array, lsn: number): void {
-    if (this.limit === 0) return;
-    if (image.length !== this.pageSize) this.resize(image.length);
+    const slot = this.take(pgno, image.length, lsn);
+    if (slot >= 0) this.slotImage(slot).set(image);
+  }
+
+  /** As put(), copying the image from `source` at `offset` (the encoder's record). */
+  putFrom(pgno: number, source: Buffer, offset: number, pageSize: number, lsn: number): void {
+    const slot = this.take(pgno, pageSize, lsn);
+    if (slot < 0) return;
+    const index = Math.floor(slot / SLOTS_PER_CHUNK);
+    source.copy(this.chunk(index), (slot % SLOTS_PER_CHUNK) * pageSize, offset, offset + pageSize);
+  }
+
+  /** The slot `pgno` is (re)stored in as most recently used, its tag set; -1 with no cache. */
+  private take(pgno: number, pageSize: number, lsn: number): number {
+    if (this.limit === 0) return -1;
+    if (pageSize !== this.pageSize) this.resize(pageSize);
     let slot = this.slotOf.get(pgno);
     if (slot !== undefined) {
       this.slotOf.delete(pgno);
@@ -160,7 +175,22 @@ class PageCache {
     }
     this.slotOf.set(pgno, slot);
     this.lsnTags[slot] = lsn >>> 0;
-    this.slotImage(slot).set(image);
+    return slot;
+  }
+
+  /**
+   * The encoder's view of a cached image, without allocating: the slot's chunk, offset, 32-bit
+   * view and base tag go into `into`. False when `pgno` is not cached at `pageSize`.
+   */
+  lookup(pgno: number, pageSize: number, into: DeltaPages): boolean {
+    const slot = this.slotOf.get(pgno);
+    if (slot === undefined || pageSize !== this.pageSize) return false;
+    const index = Math.floor(slot / SLOTS_PER_CHUNK);
+    into.b = this.chunk(index);
+    into.bw = this.chunkWords[index]!;
+    into.bOff = (slot % SLOTS_PER_CHUNK) * pageSize;
+    into.lsnTag = this.lsnTags[slot]!;
+    return true;
   }
 
   keys(): number[] {
@@ -175,15 +205,26 @@ class PageCache {
   private resize(pageSize: number): void {
     this.clear();
     this.chunks = [];
+    this.chunkWords = [];
     this.pageSize = pageSize;
     this.slots = Math.max(1, Math.min(this.limit, Math.floor(CACHE_BYTES_MAX / pageSize)));
   }
 
   private slotImage(slot: number): Buffer {
-    const index = Math.floor(slot / SLOTS_PER_CHUNK);
-    const chunk = this.chunks[index] ??= Buffer.alloc(Math.min(SLOTS_PER_CHUNK, this.slots - index * SLOTS_PER_CHUNK) * this.pageSize);
+    const chunk = this.chunk(Math.floor(slot / SLOTS_PER_CHUNK));
     const at = (slot % SLOTS_PER_CHUNK) * this.pageSize;
     return chunk.subarray(at, at + this.pageSize);
+  }
+
+  /** Chunk `index`, allocated on first use (a chunk is its own ArrayBuffer: 4-byte aligned). */
+  private chunk(index: number): Buffer {
+    let chunk = this.chunks[index];
+    if (chunk === undefined) {
+      chunk = Buffer.alloc(Math.min(SLOTS_PER_CHUNK, this.slots - index * SLOTS_PER_CHUNK) * this.pageSize);
+      this.chunks[index] = chunk;
+      this.chunkWords[index] = wordsOf(chunk);
+    }
+    return chunk;
   }
 }
 
@@ -197,6 +238,7 @@ export class LogStreamEncoder {
   private readonly cache: PageCache;
   private readonly deflate: boolean;
   private scratch = Buffer.allocUnsafe(0);
+  private readonly pages: DeltaPages = { a: EMPTY, aOff: 0, aw: null, b: EMPTY, bOff: 0, bw: null, pageSize: 0, lsnTag: 0 };
 
   constructor(options: LogStreamOptions) {
     this.cache = new PageCache(checkOptions(options));
@@ -207,32 +249,41 @@ export class LogStreamEncoder {
   encode(record: Buffer): Buffer {
     const header = decodeHeader(record);
     assert(typeof header !== "string", `encoding a bad record: ${String(header)}`);
-    assert(record.length === RECORD_HEADER_BYTES + header.bodyBytes,
+    const { pageSize, pageCount } = header;
+    assert(record.length === RECORD_HEADER_BYTES + header.bodyBytes && header.bodyBytes === pageCount * (4 + pageSize),
       `record is ${record.length} bytes, header says ${RECORD_HEADER_BYTES + header.bodyBytes}`);
-    const pages = splitBody(header, record.subarray(RECORD_HEADER_BYTES));
-    assert(typeof pages !== "string", `encoding a bad record: ${String(pages)}`);
 
-    const { pageSize } = header;
-    const out = this.scratchOf(BLOCK_PREFIX_BYTES + RECORD_HEADER_BYTES + pages.length * (PAGE_PREFIX_BYTES + pageSize));
+    const out = this.scratchOf(BLOCK_PREFIX_BYTES + RECORD_HEADER_BYTES + pageCount * (PAGE_PREFIX_BYTES + pageSize));
     out[0] = LOG_STREAM_VERSION;
     out[1] = 0;
     record.copy(out, BLOCK_PREFIX_BYTES, 0, RECORD_HEADER_BYTES);
+    // Pages are read in place (no views): the record's bytes are `a`, each cached base is `b`.
+    const pages = this.pages;
+    pages.a = record;
+    pages.aw = wordsOf(record);
+    pages.pageSize = pageSize;
     let pos = BLOCK_PREFIX_BYTES + RECORD_HEADER_BYTES;
-    for (const page of pages) {
-      out.writeUInt32LE(page.pgno, pos);
-      const base = this.cache.get(page.pgno);
-      const written = base === undefined || base.image.length !== pageSize ? 0
-        : writeDelta(out, pos + PAGE_PREFIX_BYTES, base, page.data);
+    let previousPgno = 0;
+    for (let n = 0, at = RECORD_HEADER_BYTES; n < pageCount; n++, at += 4 + pageSize) {
+      const pgno = record.readUInt32LE(at);
+      assert(pgno > previousPgno, `encoding a bad record: page numbers not ascending at ${pgno}`);
+      previousPgno = pgno;
+      out.writeUInt32LE(pgno, pos);
+      pages.aOff = at + 4;
+      const written = this.cache.lookup(pgno, pageSize, pages) ? writeDelta(out, pos + PAGE_PREFIX_BYTES, pages) : 0;
       if (written > 0) {
         out[pos + 4] = PageKind.DELTA;
         pos += PAGE_PREFIX_BYTES + written;
       } else {
         out[pos + 4] = PageKind.WHOLE;
-        out.set(page.data, pos + PAGE_PREFIX_BYTES);
+        record.copy(out, pos + PAGE_PREFIX_BYTES, at + 4, at + 4 + pageSize);
         pos += PAGE_PREFIX_BYTES + pageSize;
       }
     }
-    for (const page of pages) this.cache.put(page.pgno, page.data, header.lsn);
+    for (let n = 0, at = RECORD_HEADER_BYTES; n < pageCount; n++, at += 4 + pageSize) {
+      this.cache.putFrom(record.readUInt32LE(at), record, at + 4, pageSize, header.lsn);
+    }
+    pages.a = pages.b = EMPTY; // no record or chunk stays reachable from here
 
     const plain = out.subarray(0, pos);
     if (!this.deflate) return Buffer.from(plain);
@@ -266,30 +317,44 @@ export class LogStreamEncoder {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
- * Writes a delta payload of `next` against `base` at `pos` and returns its length, or 0 when
- * it would not be smaller than the page (the caller then sends the whole page; `out` has room
- * for a whole page at `pos`, and a delta that fits is smaller than that).
+ * The two images a delta compares, in place: the new one at `aOff` in `a` (the record), the
+ * cached base at `bOff` in `b` (its cache chunk), with 32-bit views of the whole buffers when
+ * they are 4-byte aligned. One per encoder, refilled for each page.
  */
-function writeDelta(out: Buffer, pos: number, base: CachedPage, next: Uint8Array): number {
-  const pageSize = next.length;
-  const a = asBuffer(next);
-  const b = asBuffer(base.image);
-  const aw = wordsOf(a);
-  const bw = wordsOf(b);
+interface DeltaPages {
+  a: Buffer;
+  aOff: number;
+  aw: Uint32Array | null;
+  b: Buffer;
+  bOff: number;
+  bw: Uint32Array | null;
+  pageSize: number;
+  lsnTag: number;
+}
+
+/**
+ * Writes a delta payload of the new image against the base at `pos` and returns its length, or
+ * 0 when it would not be smaller than the page (the caller then sends the whole page; `out` has
+ * room for a whole page at `pos`, and a delta that fits is smaller than that).
+ */
+function writeDelta(out: Buffer, pos: number, p: DeltaPages): number {
+  const { a, b, aOff, bOff, pageSize } = p;
   const delta: DeltaWriter = { out, at: pos + DELTA_PREFIX_BYTES, limit: pos + pageSize, runs: 0 };
-  let i = nextDifference(a, b, aw, bw, 0, pageSize);
+  let i = nextDifference(p, 0, pageSize);
   while (i < pageSize) {
     const start = i;
     let end = i + 1; // one past the last differing byte of this stretch
     for (i++; i < pageSize && i - end < MERGE_GAP && i - start < RUN_BYTES_MAX; i++) {
-      if (a[i] !== b[i]) end = i + 1;
+      if (a[aOff + i] !== b[bOff + i]) end = i + 1;
     }
-    if (!writeStretch(delta, a, b, start, end)) return 0;
-    i = nextDifference(a, b, aw, bw, end, pageSize);
+    if (!writeStretch(delta, p, start, end)) return 0;
+    i = nextDifference(p, end, pageSize);
   }
   // runs < pageSize / RUN_PREFIX_BYTES ≤ 16384: fits u16.
-  out.writeUInt32LE(base.lsnTag, pos);
+  out.writeUInt32LE(p.lsnTag, pos);
   out.writeUInt16LE(delta.runs, pos + 4);
   return delta.at - pos;
 }
@@ -302,19 +367,20 @@ interface DeltaWriter { readonly out: Buffer; at: number; readonly limit: number
  * ±COPY_SHIFT for at least COPY_BYTES_MIN bytes, literals elsewhere. False: the delta has
  * grown to the page's size.
  */
-function writeStretch(delta: DeltaWriter, a: Buffer, b: Buffer, start: number, end: number): boolean {
+function writeStretch(delta: DeltaWriter, p: DeltaPages, start: number, end: number): boolean {
+  const { a, b, aOff, bOff } = p;
   let literal = start;
   for (let k = start; k + COPY_BYTES_MIN <= end;) {
     // Most positions fail at the first byte: test it before calling (k + 2 < end ≤ pageSize).
-    const right = k >= COPY_SHIFT && a[k] === b[k - COPY_SHIFT] ? matchLength(a, b, k, end, k - COPY_SHIFT) : 0;
-    const left = a[k] === b[k + COPY_SHIFT] ? matchLength(a, b, k, end, k + COPY_SHIFT) : 0;
+    const right = k >= COPY_SHIFT && a[aOff + k] === b[bOff + k - COPY_SHIFT] ? matchLength(p, k, end, k - COPY_SHIFT) : 0;
+    const left = a[aOff + k] === b[bOff + k + COPY_SHIFT] ? matchLength(p, k, end, k + COPY_SHIFT) : 0;
     const length = Math.max(right, left);
     if (length < COPY_BYTES_MIN) {
       k++;
       continue;
     }
     const source = right >= left ? k - COPY_SHIFT : k + COPY_SHIFT;
-    if (k > literal && !writeLiteral(delta, a, literal, k)) return false;
+    if (k > literal && !writeLiteral(delta, p, literal, k)) return false;
     if (delta.at + RUN_PREFIX_BYTES + COPY_SOURCE_BYTES >= delta.limit) return false;
     const { out, at } = delta;
     out.writeUInt16LE(k, at);
@@ -325,19 +391,19 @@ function writeStretch(delta: DeltaWriter, a: Buffer, b: Buffer, start: number, e
     k += length;
     literal = k;
   }
-  return end > literal ? writeLiteral(delta, a, literal, end) : true;
+  return end > literal ? writeLiteral(delta, p, literal, end) : true;
 }
 
-/** How many bytes of `a` from `k` (before `end`) equal `b` from `source`. */
-function matchLength(a: Buffer, b: Buffer, k: number, end: number, source: number): number {
-  if (source < 0) return 0;
-  const max = Math.min(end - k, b.length - source);
+/** How many bytes of the new image from `k` (before `end`) equal the base's from `source`. */
+function matchLength(p: DeltaPages, k: number, end: number, source: number): number {
+  const { a, b, aOff, bOff } = p;
+  const max = Math.min(end - k, p.pageSize - source);
   let m = 0;
-  while (m < max && a[k + m] === b[source + m]) m++;
+  while (m < max && a[aOff + k + m] === b[bOff + source + m]) m++;
   return m;
 }
 
-function writeLiteral(delta: DeltaWriter, a: Buffer, start: number, end: number): boolean {
+function writeLiteral(delta: DeltaWriter, p: DeltaPages, start: number, end: number): boolean {
   const length = end - start;
   const { out, at } = delta;
   if (at + RUN_PREFIX_BYTES + length >= delta.limit) return false;
@@ -346,39 +412,39 @@ function writeLiteral(delta: DeltaWriter, a: Buffer, start: number, end: number)
   out[at + 2] = length & 0xff;
   out[at + 3] = length >>> 8;
   // Runs are mostly tens of bytes: a plain loop beats a native copy call for those.
-  if (length <= SHORT_RUN_BYTES) for (let k = 0; k < length; k++) out[at + RUN_PREFIX_BYTES + k] = a[start + k]!;
-  else a.copy(out, at + RUN_PREFIX_BYTES, start, end);
+  const { a, aOff } = p;
+  if (length <= SHORT_RUN_BYTES) for (let k = 0; k < length; k++) out[at + RUN_PREFIX_BYTES + k] = a[aOff + start + k]!;
+  else a.copy(out, at + RUN_PREFIX_BYTES, aOff + start, aOff + end);
   delta.at += RUN_PREFIX_BYTES + length;
   delta.runs++;
   return true;
 }
 
-/** A 32-bit view of a page when it is 4-byte aligned (record pages are: header 88 + pgno 4). */
+/** A 32-bit view of a whole buffer when it starts 4-byte aligned (null otherwise). */
 function wordsOf(bytes: Buffer): Uint32Array | null {
   return bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null;
 }
 
 /**
- * The first index ≥ from where the pages differ, or `end`. Most of a page is equal: it is
+ * The first index ≥ from where the images differ, or `end`. Most of a page is equal: it is
  * compared a 32-bit word at a time in a plain loop, which costs less than calling memcmp on
- * chunks from JavaScript; bytes only at the edges.
+ * chunks from JavaScript; bytes only at the edges. Words need both images 4-byte aligned
+ * (record pages are: header 88 + pgno 4; cache slots are).
  */
-function nextDifference(a: Buffer, b: Buffer, aw: Uint32Array | null, bw: Uint32Array | null,
-  from: number, end: number): number {
+function nextDifference(p: DeltaPages, from: number, end: number): number {
+  const { a, b, aOff, bOff, aw, bw } = p;
   let i = from;
-  if (aw !== null && bw !== null) {
-    for (; i < end && (i & 3) !== 0; i++) if (a[i] !== b[i]) return i;
+  if (aw !== null && bw !== null && (aOff & 3) === 0 && (bOff & 3) === 0) {
+    for (; i < end && (i & 3) !== 0; i++) if (a[aOff + i] !== b[bOff + i]) return i;
+    const aWord = aOff >>> 2;
+    const bWord = bOff >>> 2;
     const wordEnd = end >>> 2;
     let w = i >>> 2;
-    while (w < wordEnd && aw[w] === bw[w]) w++;
+    while (w < wordEnd && aw[aWord + w] === bw[bWord + w]) w++;
     i = w << 2;
   }
-  while (i < end && a[i] === b[i]) i++;
+  while (i < end && a[aOff + i] === b[bOff + i]) i++;
   return i;
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export class LogStreamDecoder {

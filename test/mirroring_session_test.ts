@@ -382,6 +382,42 @@ test("manual failover swaps roles with no acknowledged commit lost and the role 
   assert.equal(pair.a.state.hardenedLsn, 4);
 });
 
+test("a mirror's suspend racing a FAILOVER that has left: the principal keeps users out until reconnecting tells who is principal", () => {
+  // Found by the simulator (seed 6827): the principal took the suspend as the end of its
+  // failover and served again, while the mirror, resumed meanwhile, took the FAILOVER.
+  const pair = Pair.mirrored(2);
+  pair.settle();
+  pair.apply(pair.a, { kind: "failover" }); // everything is hardened: the FAILOVER leaves at once
+  assert.equal(stateOf(pair.a), "PENDING_FAILOVER");
+  assert.equal(pair.a.state.draining, false);
+  pair.apply(pair.b, { kind: "suspend" }); // the mirror suspends before it reads the FAILOVER
+  assert.ok(pair.deliver(pair.a));
+  assert.ok(pair.a.fired.includes("principal.partner_suspend.failover_sent"));
+  assert.equal(stateOf(pair.a), "PENDING_FAILOVER", "users stay out");
+  assert.equal(pair.a.state.connected, false, "the principal drops the connection");
+  // The suspended mirror ignored the FAILOVER: reconnecting, the principal serves again.
+  pair.disconnect();
+  pair.connect();
+  pair.settle();
+  assert.equal(pair.a.state.role, MirroringRole.PRINCIPAL);
+  assert.equal(pair.b.state.role, MirroringRole.MIRROR);
+  assert.notEqual(stateOf(pair.a), "PENDING_FAILOVER");
+});
+
+test("a mirror's suspend while the FAILOVER still waits for the tail: the failover is abandoned, the principal runs exposed", () => {
+  const pair = Pair.mirrored(2);
+  pair.settle();
+  pair.commit(); // LSN 3 is not hardened yet: the failover drains first
+  pair.apply(pair.a, { kind: "failover" });
+  assert.equal(pair.a.state.draining, true);
+  pair.b.inbox = pair.b.inbox.filter((item) => item.type !== "log"); // the tail has not arrived
+  pair.apply(pair.b, { kind: "suspend" });
+  assert.ok(pair.deliver(pair.a));
+  assert.ok(pair.a.fired.includes("principal.partner_suspend.draining"));
+  assert.equal(stateOf(pair.a), "SUSPENDED");
+  assert.equal(pair.a.state.connected, true);
+});
+
 test("the mirror takes over only after redo reaches the failover LSN; persist, announce, then become principal", () => {
   const mirror = createSession("db", { endOfLogLsn: 5 });
   let s = step(mirror, { kind: "setPartnerAsPrincipal", address: "TCP://a:1" }).state;

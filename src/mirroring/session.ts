@@ -51,6 +51,16 @@ export function commitsWaitForMirror(state: SessionState): boolean {
     && (state.state === MirroringState.SYNCHRONIZED || state.state === MirroringState.PENDING_FAILOVER);
 }
 
+/**
+ * A principal that announced a FAILOVER runs again with its partner still the mirror: connected,
+ * neither handing over (PENDING_FAILOVER) nor waiting to learn who is principal (DISCONNECTED).
+ * The failover did not happen, so its persisted intent may be dropped and users let back in.
+ */
+export function failoverDidNotHappen(state: SessionState): boolean {
+  return state.role === MirroringRole.PRINCIPAL && state.connected
+    && state.state !== MirroringState.PENDING_FAILOVER && state.state !== MirroringState.DISCONNECTED;
+}
+
 /** How a message from the partner enters the machine. */
 export function inputFromPartner(message: PartnerMessage): SessionInput {
   if (message.kind === "ackHardened") return { kind: "mirrorHardened", lsn: message.lsn };

@@ -7,12 +7,12 @@ import type { Frame } from "../../endpoint/frames.js";
 import type { MirrorliteDatabase } from "../../storage/database.js";
 import type { ControlState } from "../../storage/control_file.js";
 import { SqlError } from "../../errors/sql_error.js";
-import { MirroringRole, MirroringState, SafetyLevel } from "../codes.js";
+import { MirroringRole, SafetyLevel } from "../codes.js";
 import { SessionDriver } from "../driver.js";
 import { mirroringErrorName, type MirroringErrorNumber } from "../errors.js";
 import { LogStreamDecoder, isDecodeError } from "../log_stream.js";
-import { commitsWaitForMirror, computeView, inputFromPartner, invalidReason, type PersistedSession, type SessionEffect,
-  type SessionInput, type SessionState } from "../session.js";
+import { commitsWaitForMirror, computeView, failoverDidNotHappen, inputFromPartner, invalidReason, type PersistedSession,
+  type SessionEffect, type SessionInput, type SessionState } from "../session.js";
 import { decodeWire, encodeWire, WireError, type Hello, type MirrorStatus, type WireMessage } from "../wire.js";
 import { MirrorLog } from "./mirror_log.js";
 import { LOG_STREAM_CACHE_PAGES, LogShipper } from "./shipper.js";
@@ -170,9 +170,7 @@ export class PartnerSession {
 
   /** After each step: a principal back in a running state with its mirror has not handed over. */
   private settleHandover(): void {
-    const state = this.driver.state;
-    if (!this.handingOver || state.role !== MirroringRole.PRINCIPAL || !state.connected) return;
-    if (state.state === MirroringState.PENDING_FAILOVER || state.state === MirroringState.DISCONNECTED) return;
+    if (!this.handingOver || !failoverDidNotHappen(this.driver.state)) return;
     this.host.log(this.databaseName, "the partner is still the mirror: the failover did not happen, serving again.");
     this.abandonHandover();
   }

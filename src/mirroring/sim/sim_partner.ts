@@ -23,8 +23,8 @@ import { MirroringRole, MirroringState, SafetyLevel } from "../codes.js";
 import { LogStreamDecoder, LogStreamEncoder, isDecodeError } from "../log_stream.js";
 import { EMPTY_PAGE_MAP, pageOf, redoIntoPageMap, truncatePageMap, type PageMap } from "../page_redo.js";
 import { pagesToFetch, rewindNeedsNoPages, rewindPlan, type RewindPlan } from "../rewind.js";
-import { inputFromPartner, restoreSession, step, type PartnerMessage, type PersistedSession, type SessionEffect,
-  type SessionInput, type SessionState } from "../session.js";
+import { failoverDidNotHappen, inputFromPartner, restoreSession, step, type PartnerMessage, type PersistedSession,
+  type SessionEffect, type SessionInput, type SessionState } from "../session.js";
 import { CrashNow, check } from "./failure.js";
 import type { Prng } from "../../util/prng.js";
 import { SimDisk, decodeEntry, exactBytes, type CrashLoss, type LogEntry } from "./sim_disk.js";
@@ -124,17 +124,12 @@ export class SimPartner {
       && this.machine.state !== MirroringState.PENDING_FAILOVER;
   }
 
-  /** As PartnerSession.settleHandover: a principal running again with its mirror did not hand over. */
+  /**
+   * As PartnerSession drops the intent: once this partner is the mirror (becomeMirror), or when
+   * the failover did not happen (settleHandover).
+   */
   private settleHandover(): void {
-    const m = this.machine;
-    if (!this.disk.failoverIntent) return;
-    if (m.role === MirroringRole.MIRROR) {
-      this.disk.failoverIntent = false;
-      return;
-    }
-    if (m.role !== MirroringRole.PRINCIPAL || !m.connected) return;
-    if (m.state === MirroringState.PENDING_FAILOVER || m.state === MirroringState.DISCONNECTED) return;
-    this.disk.failoverIntent = false;
+    if (this.machine.role === MirroringRole.MIRROR || failoverDidNotHappen(this.machine)) this.disk.failoverIntent = false;
   }
 
   private carryOut(effect: SessionEffect, state: SessionState): void {

@@ -3,8 +3,9 @@
 // SET PARTNER on the mirror then the principal; test/support/mirroring.ts):
 // 1. single-row INSERT commits/s at 1, 8 and 32 connections against an unmirrored database on
 //    the principal's instance, the mirrored database under SAFETY FULL (SYNCHRONIZED) and the
-//    same database under SAFETY OFF; cells interleaved, the order of the three rotating each
-//    round; medians and ratios to unmirrored;
+//    same database under SAFETY OFF. Each mirrored cell runs in a pair with an unmirrored cell
+//    right beside it (the order alternating), BENCH_ROUNDS pairs per configuration and size, the
+//    OFF pairs together and the FULL pairs together; medians, and the median of the pairs' ratios;
 // 2. log bytes shipped per transaction, raw records and on the wire (page deltas + deflate),
 //    from sys.dm_os_performance_counters ('Log Bytes Sent/sec', 'Log Compressed Bytes Sent/sec');
 // 3. catch-up: SET PARTNER SUSPEND, ~BENCH_CATCHUP_MB of log from wide multi-row inserts,
@@ -12,7 +13,7 @@
 // Also CPU per commit of each process (/proc) beside the rates. Prints markdown tables. Every
 // process it starts is stopped by pid, also on failure or interruption. Never part of `npm test`.
 // Environment: BENCH_ROUNDS (3), BENCH_SECONDS per cell (5), BENCH_CONNECTIONS (1,8,32),
-// BENCH_CONFIGS (unmirrored,full,off: the tables need all three), BENCH_CATCHUP_MB (80), BENCH_CLIENT
+// BENCH_CONFIGS (unmirrored,full,off; unmirrored is always needed), BENCH_CATCHUP_MB (80), BENCH_CLIENT
 // lean (raw TDS, bench/tds_lean_client.ts) or tedious, BENCH_CPU_PROF=DIR (both servers under
 // --cpu-prof; progress lines on stderr give each cell's seconds for profile_summary FROM TO),
 // BENCH_VERBOSE=1 (the servers' stderr), BENCH_PERF_DIR=DIR (`perf record -g` of both servers per cell), BENCH_PIN=mirror (the mirror process alone on CPU 1, the
@@ -51,6 +52,7 @@ const WIDE_WRITERS = 4;
 
 type Config = "unmirrored" | "full" | "off";
 const CONFIGS = (process.env.BENCH_CONFIGS ?? "unmirrored,full,off").split(",") as readonly Config[];
+if (!CONFIGS.includes("unmirrored")) throw new Error("BENCH_CONFIGS must include unmirrored: every ratio is to it");
 const LABEL: Record<Config, string> = { unmirrored: "unmirrored", full: "SAFETY FULL", off: "SAFETY OFF" };
 
 /** Every server process the bench started, so that `finally` (and exit) can stop each by pid. */
@@ -220,6 +222,52 @@ interface Shipped {
   sends: number; receives: number;
 }
 
+interface CellBench {
+  readonly a: Host; readonly b: Host; readonly pools: Record<"plain" | "mirrored", Client[]>;
+  readonly rates: Map<string, number[]>; readonly cpu: Map<string, Cpu[]>; readonly shipped: Shipped[];
+  cellIndex: number;
+}
+
+/** The mirror makes its redo point durable this often (REDO_SEAL_INTERVAL_MS in mirror_log.ts). */
+const MIRROR_SEAL_MS = 250;
+
+/** One cell: `n` connections of inserts under `config`; records its rate, CPU and counters, returns the rate. */
+async function runCell(bench: CellBench, config: Config, n: number, round: number): Promise<number> {
+  const { a, b } = bench;
+  if (config !== "unmirrored") await setSafety(a, b, config === "full" ? "FULL" : "OFF");
+  const pool = config === "unmirrored" ? bench.pools.plain : bench.pools.mirrored;
+  const before = config === "unmirrored" ? null : await counters(a, MIRRORED);
+  const perf = PERF_DIR === undefined ? [] : [a, b].map((host) => startPerf(host, `${config}-${n}-r${round + 1}`));
+  const cpuBefore = cpuNow(a, b);
+  const cellStart = (performance.now() - firstSpawn!) / 1000;
+  const result = await insertCell(pool, n, ++bench.cellIndex * 100_000_000_000);
+  if (config !== "unmirrored") {
+    // A mirrored cell's CPU includes the mirror finishing its work for those commits: hardening,
+    // redo and the seal that makes the redo durable. None of it spills into the next cell.
+    await settled(a, b, MIRRORED);
+    await new Promise((resolve) => setTimeout(resolve, 2 * MIRROR_SEAL_MS));
+  }
+  const cpuAfter = cpuNow(a, b);
+  await Promise.all(perf.map(stopPerf));
+  const key = `${config}/${n}`;
+  const perCommit = (k: keyof Cpu): number => ((cpuAfter[k] - cpuBefore[k]) * 1000) / result.commits;
+  bench.cpu.set(key, [...(bench.cpu.get(key) ?? []), { principal: perCommit("principal"), mirror: perCommit("mirror"),
+    client: perCommit("client") }]);
+  const rate = result.commits / result.seconds;
+  bench.rates.set(key, [...(bench.rates.get(key) ?? []), rate]);
+  if (before !== null) {
+    const after = await counters(a, MIRRORED);
+    const delta = (name: string): number => after.get(name)! - before.get(name)!;
+    bench.shipped.push({ config, n, commits: result.commits, logBytes: delta("Log Bytes Sent/sec"),
+      wireBytes: delta("Log Compressed Bytes Sent/sec"), delayMs: delta("Transaction Delay"),
+      sends: delta("Sends/sec"), receives: delta("Receives/sec"),
+      mirrored: delta("Mirrored Write Transactions/sec") });
+  }
+  console.error(`round ${round + 1}, ${n} conn, ${LABEL[config]}: ${rate.toFixed(0)} commits/s `
+    + `(t ${cellStart.toFixed(1)}–${(cellStart + result.seconds).toFixed(1)} s; principal pid ${a.server.pid}, mirror pid ${b.server.pid})`);
+  return rate;
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mirrorlite-bench-mirroring-"));
   tempDirs.push(dir);
@@ -230,6 +278,7 @@ async function main(): Promise<void> {
   const rates = new Map<string, number[]>();
   const shipped: Shipped[] = [];
   const cpu = new Map<string, Cpu[]>();
+  const pairRatios = new Map<string, number[]>();
   const started = performance.now();
   let catchup: Catchup | null = null;
   try {
@@ -269,38 +318,17 @@ async function main(): Promise<void> {
     await insertCell(pools.mirrored, 8, 9_000_000_000);
     await caughtUp(a, b, MIRRORED);
 
-    let cellIndex = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const n of CONNECTIONS) {
-        const order = CONFIGS.map((_, i) => CONFIGS[(i + round + CONNECTIONS.indexOf(n)) % CONFIGS.length]!);
-        for (const config of order) {
-          if (config !== "unmirrored") await setSafety(a, b, config === "full" ? "FULL" : "OFF");
-          const pool = config === "unmirrored" ? pools.plain : pools.mirrored;
-          const before = config === "unmirrored" ? null : await counters(a, MIRRORED);
-          const perf = PERF_DIR === undefined ? [] : [a, b].map((host) => startPerf(host, `${config}-${n}-r${round + 1}`));
-          const cpuBefore = cpuNow(a, b);
-          const cellStart = (performance.now() - firstSpawn!) / 1000;
-          const result = await insertCell(pool, n, ++cellIndex * 100_000_000_000);
-          // A mirrored cell's CPU includes the mirror finishing its work for those commits
-          // (hardening and redo), so none of it spills into the next cell.
-          if (config !== "unmirrored") await settled(a, b, MIRRORED);
-          const cpuAfter = cpuNow(a, b);
-          await Promise.all(perf.map(stopPerf));
-          const key = `${config}/${n}`;
-          const perCommit = (k: keyof Cpu): number => ((cpuAfter[k] - cpuBefore[k]) * 1000) / result.commits;
-          cpu.set(key, [...(cpu.get(key) ?? []), { principal: perCommit("principal"), mirror: perCommit("mirror"),
-            client: perCommit("client") }]);
-          rates.set(key, [...(rates.get(key) ?? []), result.commits / result.seconds]);
-          if (before !== null) {
-            const after = await counters(a, MIRRORED);
-            const delta = (name: string): number => after.get(name)! - before.get(name)!;
-            shipped.push({ config, n, commits: result.commits, logBytes: delta("Log Bytes Sent/sec"),
-              wireBytes: delta("Log Compressed Bytes Sent/sec"), delayMs: delta("Transaction Delay"),
-              sends: delta("Sends/sec"), receives: delta("Receives/sec"),
-              mirrored: delta("Mirrored Write Transactions/sec") });
-          }
-          console.error(`round ${round + 1}, ${n} conn, ${LABEL[config]}: ${(result.commits / result.seconds).toFixed(0)} commits/s `
-            + `(t ${cellStart.toFixed(1)}–${(cellStart + result.seconds).toFixed(1)} s; principal pid ${a.server.pid}, mirror pid ${b.server.pid})`);
+    const bench: CellBench = { a, b, pools, rates, cpu, shipped, cellIndex: 0 };
+    const modes = CONFIGS.filter((config) => config !== "unmirrored");
+    for (const n of CONNECTIONS) {
+      for (const mode of modes) {
+        for (let round = 0; round < ROUNDS; round++) {
+          // A pair of adjacent cells, its order alternating: drift cancels in the pair's ratio.
+          const pair: Config[] = (round + CONNECTIONS.indexOf(n)) % 2 === 0 ? ["unmirrored", mode] : [mode, "unmirrored"];
+          const got = new Map<Config, number>();
+          for (const config of pair) got.set(config, await runCell(bench, config, n, round));
+          const key = `${mode}/${n}`;
+          pairRatios.set(key, [...(pairRatios.get(key) ?? []), got.get(mode)! / got.get("unmirrored")!]);
         }
       }
     }
@@ -326,7 +354,7 @@ async function main(): Promise<void> {
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  print(rates, cpu, shipped, catchup!, (performance.now() - started) / 1000);
+  print(rates, pairRatios, cpu, shipped, catchup!, (performance.now() - started) / 1000);
 }
 
 interface Catchup { logMb: number; wireMb: number; seconds: number; writeSeconds: number }
@@ -385,33 +413,50 @@ async function measureCatchup(a: Host, b: Host): Promise<Catchup> {
   }
 }
 
-function print(rates: Map<string, number[]>, cpu: Map<string, Cpu[]>, shipped: Shipped[], catchup: Catchup,
-  totalSeconds: number): void {
+function print(rates: Map<string, number[]>, pairRatios: Map<string, number[]>, cpu: Map<string, Cpu[]>,
+  shipped: Shipped[], catchup: Catchup, totalSeconds: number): void {
   const fmt = (values: number[]): string => values.map((v) => v.toFixed(0)).join(", ");
   const placement = PIN_MIRROR ? "mirror alone on CPU 1, principal and clients on CPU 0" : "client, principal and mirror share both CPUs";
-  console.log(`client: ${CLIENT}; ${placement}; ${SECONDS}s per cell, median of ${ROUNDS} rounds; total ${totalSeconds.toFixed(0)} s\n`);
-  console.log("| single-row INSERT commits/s | unmirrored | SAFETY FULL | FULL / unmirrored | SAFETY OFF | OFF / unmirrored |");
+  console.log(`client: ${CLIENT}; ${placement}; ${SECONDS}s per cell, ${ROUNDS} pairs per mirrored configuration `
+    + `and size; total ${totalSeconds.toFixed(0)} s\n`);
+  const rate = (config: Config, n: number): number | null => {
+    const values = rates.get(`${config}/${n}`);
+    return values === undefined ? null : median(values);
+  };
+  const pairs = (mode: Config, n: number): number | null => {
+    const values = pairRatios.get(`${mode}/${n}`);
+    return values === undefined ? null : median(values);
+  };
+  const x = (value: number | null): string => value === null ? "–" : `${value.toFixed(2)}×`;
+  const r = (value: number | null): string => value === null ? "–" : value.toFixed(0);
+  console.log("| single-row INSERT commits/s, medians | unmirrored | SAFETY FULL | FULL / unmirrored: of medians (median of pairs) "
+    + "| SAFETY OFF | OFF / unmirrored: of medians (median of pairs) |");
   console.log("|---|---|---|---|---|---|");
   for (const n of CONNECTIONS) {
-    const u = median(rates.get(`unmirrored/${n}`)!);
-    const f = median(rates.get(`full/${n}`)!);
-    const o = median(rates.get(`off/${n}`)!);
-    console.log(`| ${n} connection${n > 1 ? "s" : ""} | ${u.toFixed(0)} | ${f.toFixed(0)} | ${(f / u).toFixed(2)}× `
-      + `| ${o.toFixed(0)} | ${(o / u).toFixed(2)}× |`);
+    const u = rate("unmirrored", n)!;
+    const ratio = (mode: Config): string => {
+      const m = rate(mode, n);
+      return m === null ? "–" : `${x(m / u)} (${x(pairs(mode, n))})`;
+    };
+    console.log(`| ${n} connection${n > 1 ? "s" : ""} | ${r(u)} | ${r(rate("full", n))} | ${ratio("full")} `
+      + `| ${r(rate("off", n))} | ${ratio("off")} |`);
   }
-  const at32 = (config: Config): number => median(rates.get(`${config}/32`)!) / median(rates.get("unmirrored/32")!);
-  const offWorst = Math.min(...CONNECTIONS.map((n) => median(rates.get(`off/${n}`)!) / median(rates.get(`unmirrored/${n}`)!)));
-  console.log(`\ntargets: SAFETY OFF ≥ 0.90× unmirrored: ${offWorst >= 0.9 ? "met" : "NOT met"} (lowest ${offWorst.toFixed(2)}×); `
-    + `SAFETY FULL ≥ 0.60× at 32 connections: ${at32("full") >= 0.6 ? "met" : "NOT met"} (${at32("full").toFixed(2)}×)`);
-  // Each round's three cells run back to back; its own ratio cancels the drift between rounds.
-  const roundRatios = (config: Config, n: number): number[] => rates.get(`${config}/${n}`)!
-    .map((rate, round) => rate / rates.get(`unmirrored/${n}`)![round]!);
-  console.log(`median of per-round ratios: ${CONNECTIONS.map((n) => `${n}: FULL ${median(roundRatios("full", n)).toFixed(2)}×, `
-    + `OFF ${median(roundRatios("off", n)).toFixed(2)}×`).join("; ")}`);
-  console.log(`all rounds: ${CONNECTIONS.map((n) => `${n}: ${CONFIGS.map((c) => `${LABEL[c]} ${fmt(rates.get(`${c}/${n}`)!)}`).join(" / ")}`).join("; ")}`);
+  // The verdicts use the median of pair ratios: each pair ran back to back, so the machine's drift
+  // (unmirrored cells alone spread by 2x over a run here) cancels inside it.
+  const verdict = (mode: Config, sizes: readonly number[], target: number): string => {
+    const values = sizes.map((n) => pairs(mode, n));
+    if (values.length === 0 || values.some((v) => v === null)) return "not measured";
+    const lowest = Math.min(...(values as number[]));
+    return `${lowest >= target ? "met" : "NOT met"} (lowest median of pairs ${lowest.toFixed(2)}×)`;
+  };
+  console.log(`\ntargets: SAFETY OFF ≥ 0.90× unmirrored: ${verdict("off", CONNECTIONS, 0.9)}; `
+    + `SAFETY FULL ≥ 0.60× at 32 connections: ${verdict("full", CONNECTIONS.filter((n) => n === 32), 0.6)}`);
+  console.log(`pair ratios: ${CONNECTIONS.map((n) => `${n}: ${CONFIGS.filter((c) => c !== "unmirrored")
+    .map((c) => `${LABEL[c]} ${(pairRatios.get(`${c}/${n}`) ?? []).map((v) => v.toFixed(2)).join(", ")}`).join(" / ")}`).join("; ")}`);
+  console.log(`all rates: ${CONNECTIONS.map((n) => `${n}: ${CONFIGS.map((c) => `${LABEL[c]} ${fmt(rates.get(`${c}/${n}`) ?? [])}`).join(" / ")}`).join("; ")}`);
 
-  console.log("\n| CPU µs per commit (median of rounds): principal process / mirror process / bench client | unmirrored | SAFETY FULL | SAFETY OFF |");
-  console.log("|---|---|---|---|");
+  console.log(`\n| CPU µs per commit (median of cells): principal process / mirror process / bench client | ${CONFIGS.map((c) => LABEL[c]).join(" | ")} |`);
+  console.log(`|---|${CONFIGS.map(() => "---|").join("")}`);
   for (const n of CONNECTIONS) {
     const cellText = (config: Config): string => {
       const cells = cpu.get(`${config}/${n}`)!;
@@ -425,7 +470,7 @@ function print(rates: Map<string, number[]>, cpu: Map<string, Cpu[]>, shipped: S
     + "| commit delay (ms, FULL) | commits per message sent / received |");
   console.log("|---|---|---|---|---|---|");
   let worstWire = 0;
-  for (const config of ["full", "off"] as const) {
+  for (const config of CONFIGS.filter((c) => c !== "unmirrored")) {
     for (const n of CONNECTIONS) {
       const cells = shipped.filter((s) => s.config === config && s.n === n);
       const raw = median(cells.map((s) => s.logBytes / s.commits));

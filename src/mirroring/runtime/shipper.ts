@@ -51,8 +51,11 @@ export class LogShipper {
   private channel: MirroringChannel | null = null;
   private generation = 0;
   private wake: (() => void) | null = null;
-  /** Sleeping out the SAFETY OFF interval (see kick). */
-  private paced = false;
+  /**
+   * What the shipper is holding a partial message for (see hold), null when not holding. Only
+   * a full message, the timer or stop() ends a hold; a hardening also ends an in-flight one.
+   */
+  private holding: "interval" | "inFlight" | null = null;
   /** Record bytes ever queued, and the figure when the last message left (see kick). */
   private enqueuedBytes = 0;
   private enqueuedAtSend = 0;
@@ -112,7 +115,9 @@ export class LogShipper {
     let drop = 0;
     while (drop < this.queue.length && this.queue[drop]!.lsn <= lsn) this.queueBytes -= this.queue[drop++]!.bytes.length;
     if (drop > 0) this.queue = this.queue.slice(drop);
-    if (this.sentLsn <= lsn) this.kick();
+    if (this.sentLsn > lsn) return;
+    if (this.holding === "inFlight") this.wakeNow();
+    else this.kick();
   }
 
   close(): void {
@@ -134,19 +139,19 @@ export class LogShipper {
   }
 
   /**
-   * The log became durable, or the mirror hardened more. While the shipper sleeps out the
-   * SAFETY OFF interval, that changes nothing (it costs a wake-up per local fsync) unless a
-   * full message has built up.
+   * The log became durable. While the shipper holds a partial message that changes nothing
+   * unless a full message has built up: waking to find that out cost a new timer per local
+   * fsync, the largest item of the shipper's own loop at one connection.
    */
   private kick(): void {
-    if (this.paced && this.enqueuedBytes - this.enqueuedAtSend < MESSAGE_BYTES_TARGET) return;
+    if (this.holding !== null && this.enqueuedBytes - this.enqueuedAtSend < MESSAGE_BYTES_TARGET) return;
     this.wakeNow();
   }
 
   private wakeNow(): void {
     const wake = this.wake;
     this.wake = null;
-    this.paced = false;
+    this.holding = null;
     wake?.();
   }
 
@@ -166,7 +171,7 @@ export class LogShipper {
       }
       const hold = this.hold(next, durable);
       if (hold.ms > 0) {
-        await this.sleep(hold.ms, hold.paced);
+        await this.sleep(hold.ms, hold.holding);
         continue;
       }
       this.heldSinceMs = null;
@@ -175,11 +180,12 @@ export class LogShipper {
   }
 
   /**
-   * How long a partial message waits (see the pacing note above; 0 sends now), and whether
-   * the SAFETY OFF interval is what it waits for (then only time or a full message ends it).
+   * How long a partial message waits (see the pacing note above; 0 sends now), and what for:
+   * the SAFETY OFF interval (only time or a full message ends it), or the message in flight
+   * (its hardening ends it too).
    */
-  private hold(next: number, durable: number): { ms: number; paced: boolean } {
-    if (this.pendingBytesReach(next, durable, MESSAGE_BYTES_TARGET)) return { ms: 0, paced: false };
+  private hold(next: number, durable: number): { ms: number; holding: "interval" | "inFlight" } {
+    if (this.pendingBytesReach(next, durable, MESSAGE_BYTES_TARGET)) return { ms: 0, holding: "inFlight" };
     const now = performance.now();
     let inFlightMs = 0;
     if (this.sentLsn > this.hardenedLsn) {
@@ -188,7 +194,7 @@ export class LogShipper {
     }
     const intervalMs = this.asynchronous() ? this.lastPartialMs + ASYNC_SHIP_INTERVAL_MS - now : 0;
     const ms = Math.max(inFlightMs, intervalMs);
-    return { ms: ms > 0 ? Math.ceil(ms) : 0, paced: intervalMs > 0 && intervalMs >= inFlightMs };
+    return { ms: ms > 0 ? Math.ceil(ms) : 0, holding: intervalMs > 0 && intervalMs >= inFlightMs ? "interval" : "inFlight" };
   }
 
   /** Whether the durable records from `next` in memory add up to `bytes` (a full message). */
@@ -201,11 +207,11 @@ export class LogShipper {
     return false;
   }
 
-  /** Waits for a kick (durable log, a hardening, stop) or `ms`, whichever comes first. */
-  private sleep(ms: number, paced: boolean): Promise<void> {
+  /** Holds for `ms` at most: a full message, a hardening (in flight) or stop() end it sooner. */
+  private sleep(ms: number, holding: "interval" | "inFlight"): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.wakeNow(), ms);
-      this.paced = paced;
+      this.holding = holding;
       this.wake = () => { clearTimeout(timer); resolve(); };
     });
   }

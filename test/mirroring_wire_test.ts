@@ -3,7 +3,7 @@
 // codes) is refused as a WireError, which drops the channel, and never as any other exception.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeWire, encodeWire, WireError, type Hello, type WireMessage } from "../src/mirroring/wire.js";
+import { compressLogMessage, decodeWire, encodeWire, WireError, type Hello, type WireMessage } from "../src/mirroring/wire.js";
 import { Prng } from "./support/workload.js";
 
 const hello: Hello = {
@@ -79,4 +79,41 @@ test("shapes: unknown kinds, wrong field types, out-of-range codes and oversized
     Buffer.from([1, 0x7b]),
   ];
   for (const bytes of refused) assert.throws(() => decodeWire(bytes), WireError, bytes.subarray(0, 40).toString("hex"));
+});
+
+test("LOG messages: short ones go plain, long compressible ones deflated; both decode to the same blocks", async () => {
+  const small: WireMessage = { kind: "log", blocks: [Buffer.alloc(2000, 7), Buffer.from("delta")] };
+  const smallBytes = encodeWire(small);
+  assert.equal(await compressLogMessage(smallBytes), smallBytes, "a message of a few KiB is sent as it is");
+
+  // A catch-up message: 64 blocks of 2 KiB of deflatable page bytes.
+  const prng = new Prng(11);
+  const blocks = Array.from({ length: 64 }, (_, i) => Buffer.from(Array.from({ length: 2048 }, (_, k) => (k % 64 === 0 ? prng.below(256) : i))));
+  const plain = encodeWire({ kind: "log", blocks });
+  const sent = await compressLogMessage(plain);
+  assert.ok(sent.length < plain.length / 4, `deflated ${plain.length} to ${sent.length} bytes`);
+  assert.notEqual(sent[0], plain[0], "another message kind on the wire");
+  assert.deepEqual(decodeWire(sent), { kind: "log", blocks });
+
+  // Random bytes do not deflate by 12.5%: sent as they are.
+  const noise = encodeWire({ kind: "log", blocks: [Buffer.from(Array.from({ length: 80_000 }, () => prng.below(256)))] });
+  assert.equal(await compressLogMessage(noise), noise);
+
+  // A damaged deflated message is a WireError (the channel drops), never another exception.
+  for (let round = 0; round < 300; round++) {
+    const bad = Buffer.from(sent);
+    const at = 1 + prng.below(bad.length - 1);
+    bad[at] = bad[at]! ^ (1 + prng.below(255));
+    try {
+      const decoded = decodeWire(bad);
+      assert.equal(decoded.kind, "log");
+    } catch (error) {
+      assert.ok(error instanceof WireError, String(error));
+    }
+    try {
+      decodeWire(sent.subarray(0, 1 + prng.below(sent.length - 1)));
+    } catch (error) {
+      assert.ok(error instanceof WireError, String(error));
+    }
+  }
 });

@@ -29,6 +29,7 @@ import {
   type Host, type MirroringRow,
 } from "../test/support/mirroring.js";
 import { close, connect, queryExplained as query, SA_PASSWORD, startServer as startTestServer, type Server } from "../test/support/server.js";
+import { REDO_SEAL_INTERVAL_MS } from "../src/mirroring/runtime/mirror_log.js";
 import { LeanClient } from "./tds_lean_client.js";
 import { median } from "./support.js";
 
@@ -53,6 +54,8 @@ const WIDE_WRITERS = 4;
 type Config = "unmirrored" | "full" | "off";
 const CONFIGS = (process.env.BENCH_CONFIGS ?? "unmirrored,full,off").split(",") as readonly Config[];
 if (!CONFIGS.includes("unmirrored")) throw new Error("BENCH_CONFIGS must include unmirrored: every ratio is to it");
+/** The mirrored configurations, each measured in pairs with an unmirrored cell. */
+const MODES = CONFIGS.filter((config) => config !== "unmirrored");
 const LABEL: Record<Config, string> = { unmirrored: "unmirrored", full: "SAFETY FULL", off: "SAFETY OFF" };
 
 /** Every server process the bench started, so that `finally` (and exit) can stop each by pid. */
@@ -228,8 +231,18 @@ interface CellBench {
   cellIndex: number;
 }
 
-/** The mirror makes its redo point durable this often (REDO_SEAL_INTERVAL_MS in mirror_log.ts). */
-const MIRROR_SEAL_MS = 250;
+/** Appends `value` to the list kept under `key`. */
+function append<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+/** The median of the list kept under `key`, null when nothing was measured. */
+function medianAt(map: Map<string, number[]>, key: string): number | null {
+  const list = map.get(key);
+  return list === undefined ? null : median(list);
+}
 
 /** One cell: `n` connections of inserts under `config`; records its rate, CPU and counters, returns the rate. */
 async function runCell(bench: CellBench, config: Config, n: number, round: number): Promise<number> {
@@ -245,16 +258,15 @@ async function runCell(bench: CellBench, config: Config, n: number, round: numbe
     // A mirrored cell's CPU includes the mirror finishing its work for those commits: hardening,
     // redo and the seal that makes the redo durable. None of it spills into the next cell.
     await settled(a, b, MIRRORED);
-    await new Promise((resolve) => setTimeout(resolve, 2 * MIRROR_SEAL_MS));
+    await new Promise((resolve) => setTimeout(resolve, 2 * REDO_SEAL_INTERVAL_MS));
   }
   const cpuAfter = cpuNow(a, b);
   await Promise.all(perf.map(stopPerf));
   const key = `${config}/${n}`;
   const perCommit = (k: keyof Cpu): number => ((cpuAfter[k] - cpuBefore[k]) * 1000) / result.commits;
-  bench.cpu.set(key, [...(bench.cpu.get(key) ?? []), { principal: perCommit("principal"), mirror: perCommit("mirror"),
-    client: perCommit("client") }]);
+  append(bench.cpu, key, { principal: perCommit("principal"), mirror: perCommit("mirror"), client: perCommit("client") });
   const rate = result.commits / result.seconds;
-  bench.rates.set(key, [...(bench.rates.get(key) ?? []), rate]);
+  append(bench.rates, key, rate);
   if (before !== null) {
     const after = await counters(a, MIRRORED);
     const delta = (name: string): number => after.get(name)! - before.get(name)!;
@@ -319,16 +331,14 @@ async function main(): Promise<void> {
     await caughtUp(a, b, MIRRORED);
 
     const bench: CellBench = { a, b, pools, rates, cpu, shipped, cellIndex: 0 };
-    const modes = CONFIGS.filter((config) => config !== "unmirrored");
     for (const n of CONNECTIONS) {
-      for (const mode of modes) {
+      for (const mode of MODES) {
         for (let round = 0; round < ROUNDS; round++) {
           // A pair of adjacent cells, its order alternating: drift cancels in the pair's ratio.
           const pair: Config[] = (round + CONNECTIONS.indexOf(n)) % 2 === 0 ? ["unmirrored", mode] : [mode, "unmirrored"];
           const got = new Map<Config, number>();
           for (const config of pair) got.set(config, await runCell(bench, config, n, round));
-          const key = `${mode}/${n}`;
-          pairRatios.set(key, [...(pairRatios.get(key) ?? []), got.get(mode)! / got.get("unmirrored")!]);
+          append(pairRatios, `${mode}/${n}`, got.get(mode)! / got.get("unmirrored")!);
         }
       }
     }
@@ -419,14 +429,8 @@ function print(rates: Map<string, number[]>, pairRatios: Map<string, number[]>, 
   const placement = PIN_MIRROR ? "mirror alone on CPU 1, principal and clients on CPU 0" : "client, principal and mirror share both CPUs";
   console.log(`client: ${CLIENT}; ${placement}; ${SECONDS}s per cell, ${ROUNDS} pairs per mirrored configuration `
     + `and size; total ${totalSeconds.toFixed(0)} s\n`);
-  const rate = (config: Config, n: number): number | null => {
-    const values = rates.get(`${config}/${n}`);
-    return values === undefined ? null : median(values);
-  };
-  const pairs = (mode: Config, n: number): number | null => {
-    const values = pairRatios.get(`${mode}/${n}`);
-    return values === undefined ? null : median(values);
-  };
+  const rate = (config: Config, n: number): number | null => medianAt(rates, `${config}/${n}`);
+  const pairs = (mode: Config, n: number): number | null => medianAt(pairRatios, `${mode}/${n}`);
   const x = (value: number | null): string => value === null ? "–" : `${value.toFixed(2)}×`;
   const r = (value: number | null): string => value === null ? "–" : value.toFixed(0);
   console.log("| single-row INSERT commits/s, medians | unmirrored | SAFETY FULL | FULL / unmirrored: of medians (median of pairs) "
@@ -451,7 +455,7 @@ function print(rates: Map<string, number[]>, pairRatios: Map<string, number[]>, 
   };
   console.log(`\ntargets: SAFETY OFF ≥ 0.90× unmirrored: ${verdict("off", CONNECTIONS, 0.9)}; `
     + `SAFETY FULL ≥ 0.60× at 32 connections: ${verdict("full", CONNECTIONS.filter((n) => n === 32), 0.6)}`);
-  console.log(`pair ratios: ${CONNECTIONS.map((n) => `${n}: ${CONFIGS.filter((c) => c !== "unmirrored")
+  console.log(`pair ratios: ${CONNECTIONS.map((n) => `${n}: ${MODES
     .map((c) => `${LABEL[c]} ${(pairRatios.get(`${c}/${n}`) ?? []).map((v) => v.toFixed(2)).join(", ")}`).join(" / ")}`).join("; ")}`);
   console.log(`all rates: ${CONNECTIONS.map((n) => `${n}: ${CONFIGS.map((c) => `${LABEL[c]} ${fmt(rates.get(`${c}/${n}`) ?? [])}`).join(" / ")}`).join("; ")}`);
 
@@ -470,7 +474,7 @@ function print(rates: Map<string, number[]>, pairRatios: Map<string, number[]>, 
     + "| commit delay (ms, FULL) | commits per message sent / received |");
   console.log("|---|---|---|---|---|---|");
   let worstWire = 0;
-  for (const config of CONFIGS.filter((c) => c !== "unmirrored")) {
+  for (const config of MODES) {
     for (const n of CONNECTIONS) {
       const cells = shipped.filter((s) => s.config === config && s.n === n);
       const raw = median(cells.map((s) => s.logBytes / s.commits));

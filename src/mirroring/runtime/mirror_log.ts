@@ -18,7 +18,7 @@ import { assert } from "../../util/assert.js";
 const REDO_QUEUE_MEMORY_BYTES_MAX = 64 * 1024 * 1024;
 const fdatasync = promisify(fs.fdatasync);
 /** How often the redo point is made durable (file fsync, then control.json). */
-const REDO_SEAL_INTERVAL_MS = 250;
+export const REDO_SEAL_INTERVAL_MS = 250;
 
 export class MirrorLogError extends Error {
   override readonly name = "MirrorLogError";

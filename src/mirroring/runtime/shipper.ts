@@ -42,6 +42,8 @@ const IN_FLIGHT_WAIT_MS_MAX = 20;
 export const LOG_STREAM_CACHE_PAGES = 4096;
 
 interface QueuedRecord { readonly lsn: number; readonly bytes: Buffer }
+/** What a held partial message waits for: the SAFETY OFF interval, or the message in flight. */
+type HoldReason = "interval" | "inFlight";
 
 export interface ShipperCounters {
   /** Record bytes shipped (before compression) and wire bytes sent, since the instance started. */
@@ -63,7 +65,7 @@ export class LogShipper {
    * What the shipper is holding a partial message for (see hold), null when not holding. Only
    * a full message, the timer or stop() ends a hold; a hardening also ends an in-flight one.
    */
-  private holding: "interval" | "inFlight" | null = null;
+  private holding: HoldReason | null = null;
   /** Record bytes ever queued, and the figure when the last message left (see kick). */
   private enqueuedBytes = 0;
   private enqueuedAtSend = 0;
@@ -178,8 +180,8 @@ export class LogShipper {
         continue;
       }
       const hold = this.hold(next, durable);
-      if (hold.ms > 0) {
-        await this.sleep(hold.ms, hold.holding);
+      if (hold !== null) {
+        await this.sleep(hold.ms, hold.reason);
         continue;
       }
       this.heldSinceMs = null;
@@ -188,12 +190,12 @@ export class LogShipper {
   }
 
   /**
-   * How long a partial message waits (see the pacing note above; 0 sends now), and what for:
+   * How long a partial message waits (see the pacing note above; null sends now), and what for:
    * the SAFETY OFF interval (only time or a full message ends it), or the message in flight
    * (its hardening ends it too).
    */
-  private hold(next: number, durable: number): { ms: number; holding: "interval" | "inFlight" } {
-    if (this.pendingBytesReach(next, durable, this.holdRecordBytes())) return { ms: 0, holding: "inFlight" };
+  private hold(next: number, durable: number): { ms: number; reason: HoldReason } | null {
+    if (this.pendingBytesReach(next, durable, this.holdRecordBytes())) return null;
     const now = performance.now();
     let inFlightMs = 0;
     if (this.sentLsn > this.hardenedLsn) {
@@ -202,7 +204,8 @@ export class LogShipper {
     }
     const intervalMs = this.asynchronous() ? this.lastPartialMs + ASYNC_SHIP_INTERVAL_MS - now : 0;
     const ms = Math.max(inFlightMs, intervalMs);
-    return { ms: ms > 0 ? Math.ceil(ms) : 0, holding: intervalMs > 0 && intervalMs >= inFlightMs ? "interval" : "inFlight" };
+    if (ms <= 0) return null;
+    return { ms: Math.ceil(ms), reason: intervalMs >= inFlightMs ? "interval" : "inFlight" };
   }
 
   /** Record bytes that end a hold: a message's worth under SAFETY FULL, more under OFF. */
@@ -221,10 +224,10 @@ export class LogShipper {
   }
 
   /** Holds for `ms` at most: a full message, a hardening (in flight) or stop() end it sooner. */
-  private sleep(ms: number, holding: "interval" | "inFlight"): Promise<void> {
+  private sleep(ms: number, reason: HoldReason): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.wakeNow(), ms);
-      this.holding = holding;
+      this.holding = reason;
       this.wake = () => { clearTimeout(timer); resolve(); };
     });
   }

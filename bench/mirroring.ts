@@ -16,7 +16,8 @@
 // BENCH_CONFIGS (unmirrored,full,off; unmirrored is always needed), BENCH_CATCHUP_MB (80), BENCH_CLIENT
 // lean (raw TDS, bench/tds_lean_client.ts) or tedious, BENCH_CPU_PROF=DIR (both servers under
 // --cpu-prof; progress lines on stderr give each cell's seconds for profile_summary FROM TO),
-// BENCH_VERBOSE=1 (the servers' stderr), BENCH_PERF_DIR=DIR (`perf record -g` of both servers per cell), BENCH_PIN=mirror (the mirror process alone on CPU 1, the
+// BENCH_VERBOSE=1 (the servers' stderr), BENCH_PERF_DIR=DIR (`perf record -g` of both servers per cell),
+// BENCH_MIRROR_DIR=DIR (the mirror's files there, e.g. /dev/shm: a diagnostic of disk sharing), BENCH_PIN=mirror (the mirror process alone on CPU 1, the
 // principal and the bench's clients on CPU 0, every thread, with taskset: the mirror as users run
 // it, on a host of its own; the unmirrored cells run pinned the same way).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -42,6 +43,12 @@ const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const PIN_MIRROR = process.env.BENCH_PIN === "mirror";
 /** BENCH_PERF_DIR: `perf record` of principal and mirror around each cell (CPU time, kernel included). */
 const PERF_DIR = process.env.BENCH_PERF_DIR;
+/**
+ * BENCH_MIRROR_DIR: where the mirror's instance keeps its files (default: beside the principal's,
+ * on the same disk). A diagnostic: on one VM the mirror's log writes, fsyncs and preallocation
+ * queue on the principal's disk, which two hosts never share.
+ */
+const MIRROR_DIR = process.env.BENCH_MIRROR_DIR;
 const PAYLOAD = "x".repeat(40);
 const PLAIN = "plain_db";
 const MIRRORED = "mirror_db";
@@ -296,7 +303,9 @@ async function main(): Promise<void> {
   try {
     const a = await startHost(dir, "HOST_A");
     hosts.push(a);
-    const b = await startHost(dir, "HOST_B");
+    const mirrorDir = MIRROR_DIR === undefined ? dir : fs.mkdtempSync(path.join(MIRROR_DIR, "mirrorlite-bench-mirror-"));
+    if (mirrorDir !== dir) tempDirs.push(mirrorDir);
+    const b = await startHost(mirrorDir, "HOST_B");
     hosts.push(b);
     await certificateExample(dir, a, b);
     await query(a.sa, `CREATE DATABASE ${PLAIN}`);
@@ -426,7 +435,8 @@ async function measureCatchup(a: Host, b: Host): Promise<Catchup> {
 function print(rates: Map<string, number[]>, pairRatios: Map<string, number[]>, cpu: Map<string, Cpu[]>,
   shipped: Shipped[], catchup: Catchup, totalSeconds: number): void {
   const fmt = (values: number[]): string => values.map((v) => v.toFixed(0)).join(", ");
-  const placement = PIN_MIRROR ? "mirror alone on CPU 1, principal and clients on CPU 0" : "client, principal and mirror share both CPUs";
+  const placement = (PIN_MIRROR ? "mirror alone on CPU 1, principal and clients on CPU 0" : "client, principal and mirror share both CPUs")
+    + (MIRROR_DIR === undefined ? "" : `; mirror's files in ${MIRROR_DIR}`);
   console.log(`client: ${CLIENT}; ${placement}; ${SECONDS}s per cell, ${ROUNDS} pairs per mirrored configuration `
     + `and size; total ${totalSeconds.toFixed(0)} s\n`);
   const rate = (config: Config, n: number): number | null => medianAt(rates, `${config}/${n}`);

@@ -10,7 +10,9 @@ const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src"
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  const middle = Math.floor(sorted.length / 2);
+  // An even count averages the two middle values: taking the upper one flattered every ratio.
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 export interface BenchServer { readonly port: number; readonly pid: number; stop(): Promise<void> }
